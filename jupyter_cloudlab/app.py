@@ -1,0 +1,157 @@
+"""The server extension: options, wiring of the backend, the REST routes, start and stop."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_events import EventLogger
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.serverapp import ServerApp
+from traitlets import Enum, Unicode, default
+
+from .backend import BackendOptions, CloudLabBackend
+from .events import MACHINE_EVENT_SCHEMA, MACHINE_EVENT_SCHEMA_ID
+from .handlers import api_routes
+from .kernels.config import attach_gateways, mixing_server_config
+from .kernels.gateways import Gateway, GatewayRegistry, remote_kernel_name
+from .kernels.remote import RemoteServerClient
+from .models import Machine
+
+STOP_TIMEOUT_SECONDS = 20
+
+
+class CloudLab(ExtensionApp):
+    """Launch EC2 machines from JupyterLab and use their kernels beside the local ones."""
+
+    name = "jupyter_cloudlab"
+    description = __doc__
+
+    mode = Enum(
+        ["auto", "aws", "sandbox"],
+        default_value="auto",
+        config=True,
+        help="Where machines run: 'aws', the local 'sandbox' (a simulated EC2), or 'auto' "
+        "(AWS when the boto3 credential chain finds credentials, else the sandbox).",
+    )
+    region = Unicode(
+        "", config=True, help="AWS region; empty means the profile's region, else us-east-1."
+    )
+    profile = Unicode(
+        None, allow_none=True, config=True, help="AWS profile name (~/.aws/config); None: default."
+    )
+    endpoint_url = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="A custom EC2 endpoint (for EC2-compatible APIs or tests); None means AWS.",
+    )
+    data_dir = Unicode(
+        config=True,
+        help="Where CloudLab keeps its SSH key (0600), pinned host keys and machine cache.",
+    )
+    remote_python = Unicode(
+        "python3",
+        config=True,
+        help="The Python on the machine that runs its jupyter server. Without jupyter_server "
+        "and ipykernel, an environment is made under ~/.cloudlab on the machine.",
+    )
+    ssh_from_cidr = Unicode(
+        "",
+        config=True,
+        help="The address range allowed to SSH to machines; empty means this computer's "
+        "public address (detected) as a /32.",
+    )
+    sandbox_ssh_server = Enum(
+        ["asyncssh", "openssh"],
+        default_value="asyncssh",
+        config=True,
+        help="What plays the sandbox machines' sshd: an in-process asyncssh server (needs "
+        "nothing installed) or OpenSSH's sshd (root only).",
+    )
+
+    @default("data_dir")
+    def _default_data_dir(self) -> str:
+        return str(Path(jupyter_data_dir()) / "cloudlab")
+
+    def _link_jupyter_server_extension(self, serverapp: Any) -> None:
+        # The server builds its kernel managers from these classes right after linking, so they
+        # must be in its config now; explicit user configuration still wins.
+        for trait, value in mixing_server_config().items():
+            if trait not in serverapp.config.ServerApp:
+                self.config.ServerApp[trait] = value
+        super()._link_jupyter_server_extension(serverapp)
+
+    @property
+    def server(self) -> ServerApp:
+        assert self.serverapp is not None, "used only once linked to a server"
+        return self.serverapp
+
+    @property
+    def events(self) -> EventLogger:
+        assert self.server.event_logger is not None
+        return self.server.event_logger
+
+    def initialize_settings(self) -> None:
+        self.gateways = GatewayRegistry()
+        if not attach_gateways(self.server, self.gateways):
+            self.log.warning(
+                "CloudLab: the server uses other kernel manager classes; remote kernels are off."
+            )
+        self.events.register_event_schema(MACHINE_EVENT_SCHEMA)
+        self.backend = CloudLabBackend(
+            BackendOptions(
+                mode=self.mode,
+                region=self.region,
+                profile=self.profile,
+                endpoint_url=self.endpoint_url,
+                data_dir=Path(self.data_dir),
+                remote_python=self.remote_python,
+                ssh_from_cidr=self.ssh_from_cidr,
+                sandbox_ssh_server=self.sandbox_ssh_server,
+            ),
+            gateways=self.gateways,
+            list_kernelspecs=self._kernelspec_names,
+            forget_kernels=self._forget_kernels,
+            emit=self._emit,
+        )
+        self.settings["cloudlab_backend"] = self.backend
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(api_routes())
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        self._start_task = asyncio.create_task(self.backend.start())
+
+    async def stop_extension(self) -> None:
+        """Detach from machines; never stop them (their kernels outlive this server)."""
+        try:
+            await asyncio.wait_for(self.backend.stop(), STOP_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            self.log.warning("CloudLab: stopping took over %s s; leaving", STOP_TIMEOUT_SECONDS)
+
+    # ---- bridges between the orchestrator and the server's services -----------------------
+    async def _kernelspec_names(self, gateway: Gateway) -> list[str]:
+        """Asked of the machine itself, so `ready` means its gateway really answers."""
+        listing = await RemoteServerClient(gateway).list_specs()
+        return sorted(
+            remote_kernel_name(gateway.machine_id, name) for name in listing["kernelspecs"]
+        )
+
+    async def _forget_kernels(self, machine_id: str) -> None:
+        forget = getattr(self.server.kernel_manager, "forget_machine", None)
+        if forget is not None:
+            forget(machine_id)
+
+    def _emit(self, machine: Machine) -> None:
+        self.events.emit(
+            schema_id=MACHINE_EVENT_SCHEMA_ID,
+            data={
+                "machine_id": machine.id,
+                "name": machine.name,
+                "state": machine.state.value,
+                "message": machine.message,
+            },
+        )

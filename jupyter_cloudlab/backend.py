@@ -1,0 +1,173 @@
+"""Composition root: picks AWS or the sandbox, builds the cloud clients and the orchestrator.
+
+Everything the handlers use hangs off one `CloudLabBackend`, handed to them in the settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from .cloud import catalog
+from .cloud.aws_client import AwsClient, AwsTarget
+from .cloud.caller_address import public_cidr
+from .cloud.network import Ec2Network, MachineNetwork
+from .kernels.gateways import GatewayRegistry
+from .machines.link import LinkContext
+from .machines.orchestrator import KernelspecLister, MachineOrchestrator
+from .machines.store import MachineStore
+from .models import Machine, Status
+from .sandbox.sandbox import Sandbox
+from .ssh.client_key import load_or_create_client_key
+from .ssh.host_keys import HostKeyStore
+
+CATALOG_TTL_SECONDS = 3600
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BackendOptions:
+    mode: str  # auto | aws | sandbox
+    region: str
+    profile: str | None
+    endpoint_url: str | None
+    data_dir: Path
+    remote_python: str
+    ssh_from_cidr: str
+    sandbox_ssh_server: str
+
+
+def aws_credentials_found(profile: str | None) -> bool:
+    """Whether the boto3 credential chain (env, profiles, SSO, instance role) yields anything."""
+    try:
+        return boto3.session.Session(profile_name=profile).get_credentials() is not None
+    except Exception:
+        return False
+
+
+class CloudLabBackend:
+    def __init__(
+        self,
+        options: BackendOptions,
+        gateways: GatewayRegistry,
+        list_kernelspecs: KernelspecLister,
+        forget_kernels: Any,
+        emit: Any,
+    ) -> None:
+        self.options = options
+        self.gateways = gateways
+        self._list_kernelspecs = list_kernelspecs
+        self._forget_kernels = forget_kernels
+        self._emit = emit
+        self.ready = asyncio.Event()
+        self.startup_error: str | None = None
+        self.sandbox: Sandbox | None = None
+        self.status = Status(mode="sandbox", region=options.region or "us-east-1")
+        self.ec2: AwsClient | None = None
+        self.ssm: AwsClient | None = None
+        self.orchestrator: MachineOrchestrator | None = None
+        self._catalog_cache: dict[str, tuple[float, Any]] = {}
+
+    def _choose_mode(self) -> tuple[str, str]:
+        if self.options.mode != "auto":
+            return self.options.mode, f"Mode set to {self.options.mode} in the configuration."
+        if aws_credentials_found(self.options.profile):
+            return "aws", "Using your AWS credentials."
+        return "sandbox", (
+            "No AWS credentials were found, so machines run in the local sandbox: a simulated "
+            "EC2 on this computer. Configure AWS credentials to launch real machines."
+        )
+
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except Exception as error:
+            self.startup_error = f"CloudLab could not start: {getattr(error, 'message', error)}"
+            log.exception("CloudLab backend failed to start")
+        finally:
+            self.ready.set()
+
+    async def _start(self) -> None:
+        mode, message = self._choose_mode()
+        data_dir = self.options.data_dir
+        network: MachineNetwork
+        ssh_from_cidr = self.options.ssh_from_cidr
+        if mode == "sandbox":
+            self.sandbox = Sandbox(data_dir / "sandbox", self.options.sandbox_ssh_server)
+            target = await self.sandbox.start()
+            assert self.sandbox.network is not None
+            network = self.sandbox.network
+            ssh_from_cidr = ssh_from_cidr or "127.0.0.1/32"
+            # Sandbox machines are throwaway: their host keys must not mix with real ones.
+            host_key_file = data_dir / "sandbox" / "host_keys.json"
+            store_file = data_dir / "sandbox" / "machines.json"
+        else:
+            target = AwsTarget(
+                region=self.options.region
+                or boto3.session.Session(profile_name=self.options.profile).region_name
+                or "us-east-1",
+                profile=self.options.profile,
+                endpoint_url=self.options.endpoint_url,
+            )
+            network = Ec2Network(AwsClient(target))
+            host_key_file = data_dir / "host_keys.json"
+            store_file = data_dir / "machines.json"
+            ssh_from_cidr = ssh_from_cidr or ""
+        self.status = Status(
+            mode=mode, region=target.region, profile=target.profile, message=message
+        )
+        self.ec2, self.ssm = AwsClient(target), AwsClient(target, "ssm")
+        context = LinkContext(
+            ec2=self.ec2,
+            network=network,
+            client_key=load_or_create_client_key(data_dir / "id_ed25519"),
+            host_keys=HostKeyStore(host_key_file),
+            remote_python=self.options.remote_python,
+        )
+        self.orchestrator = MachineOrchestrator(
+            context,
+            store=MachineStore(store_file),
+            gateways=self.gateways,
+            list_kernelspecs=self._list_kernelspecs,
+            forget_kernels=self._forget_kernels,
+            emit=self._emit,
+            ssh_from_cidr=ssh_from_cidr,
+            detect_cidr=public_cidr,
+        )
+        await self.orchestrator.reconcile()
+
+    async def stop(self) -> None:
+        """Detach from machines (idempotent); the sandbox's machines power off with it."""
+        orchestrator, sandbox = self.orchestrator, self.sandbox
+        self.orchestrator, self.sandbox = None, None
+        if orchestrator is not None:
+            await orchestrator.close()
+        if sandbox is not None:
+            await sandbox.stop()
+
+    async def _cached(self, key: str, fetch: Any) -> Any:
+        hit = self._catalog_cache.get(key)
+        if hit and time.monotonic() - hit[0] < CATALOG_TTL_SECONDS:
+            return hit[1]
+        value = await fetch()
+        self._catalog_cache[key] = (time.monotonic(), value)
+        return value
+
+    async def instance_types(self) -> list[catalog.InstanceType]:
+        assert self.ec2 is not None
+        ec2 = self.ec2
+        return await self._cached("types", lambda: catalog.offered_instance_types(ec2))
+
+    async def images(self) -> list[catalog.Image]:
+        assert self.ec2 is not None and self.ssm is not None
+        ec2, ssm = self.ec2, self.ssm
+        return await self._cached("images", lambda: catalog.offered_images(ec2, ssm))
+
+    def machines(self) -> list[Machine]:
+        return self.orchestrator.list() if self.orchestrator else []

@@ -1,0 +1,1 @@
+"""EC2 through boto3. Knows nothing of tornado or SSH."""

@@ -1,0 +1,187 @@
+"""What can be launched: instance types (with GPUs and prices) and machine images."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+from .aws_client import AwsClient
+from .errors import CloudError
+
+# Offered in the picker; any other valid type can still be launched through the API.
+CURATED_INSTANCE_TYPES = tuple(
+    json.loads(resources.files(__package__).joinpath("prices.json").read_text())["on_demand"]
+)
+AMI_ID_PATTERN = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
+
+# Public SSM parameters that name the latest AMI of each family (AWS mode).
+PUBLIC_IMAGE_PARAMETERS = {
+    "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id": (
+        "deep-learning"
+    ),
+    "/aws/service/deeplearning/ami/x86_64/oss-nvidia-driver-gpu-pytorch-2.7-ubuntu-22.04/latest/ami-id": (
+        "deep-learning"
+    ),
+    "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id": "ubuntu",
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64": "amazon-linux",
+}
+
+
+FAMILY_ORDER = ("deep-learning", "ubuntu", "amazon-linux", "custom")
+
+
+@dataclass(frozen=True)
+class Gpu:
+    manufacturer: str
+    model: str
+    count: int
+    memory_gib: float
+
+
+@dataclass(frozen=True)
+class InstanceType:
+    name: str
+    vcpus: int
+    memory_gib: float
+    architecture: str
+    gpu: Gpu | None
+    price_per_hour: float | None
+
+    @property
+    def gpu_label(self) -> str:
+        if self.gpu is None:
+            return "CPU"
+        count = f"{self.gpu.count}× " if self.gpu.count > 1 else ""
+        return f"{count}{self.gpu.model} {round(self.gpu.memory_gib)} GB"
+
+
+@dataclass(frozen=True)
+class Image:
+    id: str
+    name: str
+    description: str
+    architecture: str
+    ssh_user: str
+    family: str
+    root_device_name: str = "/dev/sda1"
+
+
+def _price_snapshot() -> dict[str, float]:
+    data = json.loads(resources.files(__package__).joinpath("prices.json").read_text())
+    return {name: float(price) for name, price in data["on_demand"].items()}
+
+
+def _instance_type(raw: dict, prices: dict[str, float]) -> InstanceType:
+    gpu = None
+    gpus = raw.get("GpuInfo", {}).get("Gpus", [])
+    if gpus:
+        first = gpus[0]
+        gpu = Gpu(
+            manufacturer=first.get("Manufacturer", ""),
+            model=first.get("Name", "GPU"),
+            count=sum(g.get("Count", 1) for g in gpus),
+            memory_gib=first.get("MemoryInfo", {}).get("SizeInMiB", 0) / 1024,
+        )
+    architectures = raw.get("ProcessorInfo", {}).get("SupportedArchitectures", ["x86_64"])
+    return InstanceType(
+        name=raw["InstanceType"],
+        vcpus=raw["VCpuInfo"]["DefaultVCpus"],
+        memory_gib=raw["MemoryInfo"]["SizeInMiB"] / 1024,
+        architecture=architectures[0],
+        gpu=gpu,
+        price_per_hour=prices.get(raw["InstanceType"]),
+    )
+
+
+async def describe_instance_types(ec2: AwsClient, names: list[str]) -> list[InstanceType]:
+    """Instance types by name; unknown names are an error that says which."""
+    prices = _price_snapshot()
+    try:
+        raw = await ec2.paginate("describe_instance_types", "InstanceTypes", InstanceTypes=names)
+    except CloudError as error:
+        if error.code in ("InvalidInstanceType", "InvalidParameterValue"):
+            raise CloudError(
+                f"Unknown instance type {', '.join(names)}: pick one from the list.", 400
+            ) from error
+        raise
+    found = {item["InstanceType"] for item in raw}
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise CloudError(f"Unknown instance type {', '.join(missing)}: pick one from the list.")
+    return sorted((_instance_type(item, prices) for item in raw), key=lambda t: names.index(t.name))
+
+
+async def offered_instance_types(ec2: AwsClient) -> list[InstanceType]:
+    """The curated picker list, as this region knows it."""
+    prices = _price_snapshot()
+    raw = await ec2.paginate(
+        "describe_instance_types",
+        "InstanceTypes",
+        Filters=[{"Name": "instance-type", "Values": list(CURATED_INSTANCE_TYPES)}],
+    )
+    types = [_instance_type(item, prices) for item in raw]
+    return sorted(types, key=lambda t: (t.gpu is None, t.price_per_hour or 0, t.name))
+
+
+def ssh_user_for(image_name: str) -> str:
+    """The default login of an AMI family: Ubuntu-based images use ubuntu, the rest ec2-user."""
+    return "ubuntu" if "ubuntu" in image_name.lower() else "ec2-user"
+
+
+def _family_of(name: str) -> str:
+    lowered = name.lower()
+    if "deep learning" in lowered:
+        return "deep-learning"
+    if "ubuntu" in lowered:
+        return "ubuntu"
+    if "al2023" in lowered or "amazon linux" in lowered:
+        return "amazon-linux"
+    return "custom"
+
+
+def _image(raw: dict, family: str | None = None) -> Image:
+    name = raw.get("Name", raw["ImageId"])
+    return Image(
+        id=raw["ImageId"],
+        name=name,
+        description=raw.get("Description", ""),
+        architecture=raw.get("Architecture", "x86_64"),
+        ssh_user=ssh_user_for(name),
+        family=family or _family_of(name),
+        root_device_name=raw.get("RootDeviceName", "/dev/sda1"),
+    )
+
+
+async def offered_images(ec2: AwsClient, ssm: AwsClient) -> list[Image]:
+    """Deep Learning, Ubuntu and Amazon Linux AMIs from public SSM parameters, then our own."""
+    families: dict[str, str] = {}
+    try:
+        reply = await ssm.call("get_parameters", Names=list(PUBLIC_IMAGE_PARAMETERS))
+        for parameter in reply.get("Parameters", []):
+            families[parameter["Value"]] = PUBLIC_IMAGE_PARAMETERS[parameter["Name"]]
+    except CloudError:
+        pass  # no ssm:GetParameters, or an endpoint without them: own AMIs still work
+    images: list[Image] = []
+    if families:
+        public = await ec2.call("describe_images", ImageIds=list(families))
+        images += [_image(raw, families[raw["ImageId"]]) for raw in public["Images"]]
+    own = await ec2.call("describe_images", Owners=["self"])
+    images += [_image(raw) for raw in own["Images"] if raw["ImageId"] not in families]
+    return sorted(images, key=lambda image: (FAMILY_ORDER.index(image.family), image.name))
+
+
+async def describe_image(ec2: AwsClient, image_id: str) -> Image:
+    """One AMI, validated: well formed and present in the region."""
+    if not AMI_ID_PATTERN.match(image_id):
+        raise CloudError(f"'{image_id}' is not an AMI id: use the form ami-0123456789abcdef0.", 400)
+    try:
+        reply = await ec2.call("describe_images", ImageIds=[image_id])
+    except CloudError as error:
+        if error.code and error.code.startswith("InvalidAMIID"):
+            raise CloudError(f"AMI {image_id} does not exist in {ec2.region}.", 400) from error
+        raise
+    if not reply.get("Images"):
+        raise CloudError(f"AMI {image_id} does not exist in {ec2.region}.", 400)
+    return _image(reply["Images"][0])

@@ -1,0 +1,23 @@
+"""REST API: parse with pydantic, call the backend, reply. No logic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .catalog import ImagesHandler, InstanceTypesHandler, StatusHandler
+from .machines import MachineActionHandler, MachineHandler, MachinesHandler
+
+API_PREFIX = "cloudlab/api"
+MACHINE_ID = r"(?P<machine_id>[^/]+)"
+
+
+def api_routes() -> list[tuple[str, Any]]:
+    """(pattern, handler) pairs relative to the server's base URL."""
+    return [
+        (rf"/{API_PREFIX}/status", StatusHandler),
+        (rf"/{API_PREFIX}/catalog/instance-types", InstanceTypesHandler),
+        (rf"/{API_PREFIX}/catalog/images", ImagesHandler),
+        (rf"/{API_PREFIX}/machines", MachinesHandler),
+        (rf"/{API_PREFIX}/machines/{MACHINE_ID}", MachineHandler),
+        (rf"/{API_PREFIX}/machines/{MACHINE_ID}/(?P<action>stop|start)", MachineActionHandler),
+    ]

@@ -1,0 +1,1 @@
+"""Local and remote kernels mixed in one jupyter server."""

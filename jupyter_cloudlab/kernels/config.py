@@ -1,0 +1,42 @@
+"""How the extension plugs kernel mixing into jupyter_server.
+
+ServerApp builds its kernel managers from class traits before extensions initialise their
+settings, so the classes go in as config (``mixing_server_config``, pushed by the extension's
+``serverapp_config``), and the machine registry is handed over afterwards (``attach_gateways``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .gateways import GatewayRegistry
+from .manager import CloudLabKernelManager
+from .specs import CloudLabKernelSpecManager
+
+KERNEL_MANAGER_CLASS = "jupyter_cloudlab.kernels.manager.CloudLabKernelManager"
+KERNEL_SPEC_MANAGER_CLASS = "jupyter_cloudlab.kernels.specs.CloudLabKernelSpecManager"
+KERNEL_WEBSOCKET_CONNECTION_CLASS = "jupyter_cloudlab.kernels.websocket.CloudLabWebsocketConnection"
+
+
+def mixing_server_config() -> dict[str, Any]:
+    """The ServerApp traits that turn kernel mixing on (import strings, as config expects)."""
+    return {
+        "kernel_manager_class": KERNEL_MANAGER_CLASS,
+        "kernel_spec_manager_class": KERNEL_SPEC_MANAGER_CLASS,
+        "kernel_websocket_connection_class": KERNEL_WEBSOCKET_CONNECTION_CLASS,
+    }
+
+
+def attach_gateways(serverapp: Any, registry: GatewayRegistry) -> bool:
+    """Give the orchestrator's registry to the server's kernel and kernelspec managers.
+
+    Returns False (and changes nothing) when the server was configured with other classes, e.g.
+    jupyter_server's own gateway mode, so the caller can warn that remote kernels are off.
+    """
+    km = getattr(serverapp, "kernel_manager", None)
+    ksm = getattr(serverapp, "kernel_spec_manager", None)
+    if not isinstance(km, CloudLabKernelManager) or not isinstance(ksm, CloudLabKernelSpecManager):
+        return False
+    km.gateways = registry
+    ksm.gateways = registry
+    return True

@@ -1,0 +1,310 @@
+"""A kernel manager that serves local kernels as usual and machines' kernels through their gateways.
+
+Remote kernels are routed by NAME (``cloudlab.<machine_id>.<remote name>``), so a kernel can start
+before any kernelspec listing. A remote kernel keeps the gateway's kernel id as its local id, so a
+kernel stays the same object across local restarts and re-adoption.
+
+Remote kernels outlive this server: shutting the server down, culling, or losing a machine's
+tunnel only forgets them here; only an explicit DELETE (user action) shuts them down remotely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from jupyter_client.utils import ensure_async
+from jupyter_server.services.kernels.kernelmanager import (
+    AsyncMappingKernelManager,
+    MappingKernelManager,
+)
+from jupyter_server.utils import ApiPath
+from tornado import web
+from traitlets import Any as AnyTrait
+from traitlets import Dict, Float, Instance, Set, Unicode, default, observe
+from traitlets.config import LoggingConfigurable
+
+from .gateways import Gateway, GatewayRegistry, parse_remote_kernel_name
+from .remote import RemoteServerClient, RemoteServerError
+
+# How long a kernel listing waits for a machine before showing the last known model instead.
+LIST_TIMEOUT = 5.0
+
+
+class RemoteKernel(LoggingConfigurable):
+    """Stands where a KernelManager would for a kernel that runs on a machine.
+
+    ``get_kernel()`` returns it and the websocket handler passes it as ``parent`` to the connection
+    class, which reads the gateway and kernel id from it. Its ``parent`` is the mapping manager.
+    """
+
+    kernel_id = Unicode(help="The kernel's id, the same here and on the gateway.")
+    kernel_name = Unicode(help="The local name, cloudlab.<machine_id>.<remote name>.")
+    machine_id = Unicode()
+    remote_name = Unicode()
+    model = Dict(help="The last kernel model the gateway returned.")
+    _gateway = Instance(Gateway)
+    _closers = Set()
+
+    @property
+    def gateway(self) -> Gateway:
+        """The machine's current gateway (its forward's port changes when the tunnel heals)."""
+        registry = getattr(self.parent, "gateways", None)
+        current = registry.get(self.machine_id) if registry is not None else None
+        return current or self._gateway
+
+    @property
+    def client(self) -> RemoteServerClient:
+        return RemoteServerClient(self.gateway)
+
+    @property
+    def execution_state(self) -> str:
+        return str(self.model.get("execution_state", "unknown"))
+
+    def add_closer(self, closer: Callable[[int, str], None]) -> None:
+        """Register a relay to close when this kernel leaves our lists."""
+        self._closers.add(closer)
+
+    def remove_closer(self, closer: Callable[[int, str], None]) -> None:
+        self._closers.discard(closer)
+
+    def close_connections(self, code: int, reason: str) -> None:
+        """Close the browser sockets relayed to this kernel (JupyterLab then shows its state)."""
+        for closer in list(self._closers):
+            closer(code, reason)
+        self._closers.clear()
+
+
+class CloudLabKernelManager(AsyncMappingKernelManager):
+    """AsyncMappingKernelManager plus remote kernels on the machines in ``gateways``."""
+
+    gateways = Instance(
+        GatewayRegistry,
+        help="The machines offering kernels; the extension replaces it with the orchestrator's.",
+    )
+    remote_list_timeout = Float(
+        LIST_TIMEOUT,
+        config=True,
+        help="Seconds a kernel listing waits for a machine before showing its last known state.",
+    )
+    _remote = Dict(key_trait=Unicode(), value_trait=AnyTrait())
+    _known_machines: set[str]
+
+    @default("gateways")
+    def _default_gateways(self) -> GatewayRegistry:
+        registry = GatewayRegistry()
+        self._watch(registry)
+        return registry
+
+    @observe("gateways")
+    def _gateways_replaced(self, change: dict[str, Any]) -> None:
+        self._watch(change["new"])
+
+    def _watch(self, registry: GatewayRegistry) -> None:
+        self._known_machines = {g.machine_id for g in registry.all()}
+        registry.on_change(lambda: self._on_gateways_changed(registry))
+
+    def _on_gateways_changed(self, registry: GatewayRegistry) -> None:
+        """A machine whose gateway went away takes its kernels with it (from our lists only)."""
+        if registry is not self.gateways:
+            return  # a registry we were given earlier and have since dropped
+        current = {g.machine_id for g in registry.all()}
+        for machine_id in self._known_machines - current:
+            self.forget_machine(machine_id)
+        self._known_machines = current
+
+    # -- remote bookkeeping ---------------------------------------------------------------------
+
+    def is_remote(self, kernel_id: str) -> bool:
+        return kernel_id in self._remote
+
+    def remote_kernels(self) -> list[RemoteKernel]:
+        return list(self._remote.values())
+
+    def _drop(self, kernel_id: str, code: int, reason: str) -> None:
+        rk = self._remote.pop(kernel_id, None)
+        if rk is not None:
+            rk.close_connections(code, reason)
+
+    def forget_machine(self, machine_id: str) -> list[str]:
+        """Drop a machine's kernels from our lists without touching them; returns their ids."""
+        gone = [kid for kid, rk in self._remote.items() if rk.machine_id == machine_id]
+        for kid in gone:
+            self._drop(kid, 1001, "machine disconnected")
+        if gone:
+            self.log.info("Forgot %d kernel(s) of machine %s", len(gone), machine_id)
+        return gone
+
+    def _gateway_for(self, machine_id: str) -> Gateway:
+        gateway = self.gateways.get(machine_id)
+        if gateway is None:
+            raise web.HTTPError(503, f"Machine {machine_id} is not connected")
+        return gateway
+
+    def _adopt(self, gateway: Gateway, model: dict[str, Any]) -> RemoteKernel:
+        kernel_id = str(model["id"])
+        remote_name = str(model.get("name", ""))
+        rk = self._remote.get(kernel_id)
+        if rk is None:
+            rk = RemoteKernel(
+                parent=self,
+                log=self.log,
+                kernel_id=kernel_id,
+                kernel_name=f"cloudlab.{gateway.machine_id}.{remote_name}",
+                machine_id=gateway.machine_id,
+                remote_name=remote_name,
+                _gateway=gateway,
+            )
+            self._remote[kernel_id] = rk
+        rk.model = dict(model)
+        return rk
+
+    async def adopt_kernels(self, machine_id: str) -> list[str]:
+        """Take in every kernel running on a machine (at start, or after its tunnel healed)."""
+        gateway = self._gateway_for(machine_id)
+        models = await RemoteServerClient(gateway).list_kernels()
+        return [self._adopt(gateway, m).kernel_id for m in models]
+
+    def _local_model(self, rk: RemoteKernel, model: dict[str, Any]) -> dict[str, Any]:
+        """The gateway's model with our kernel name (the browser matches it to our kernelspec)."""
+        return {**model, "id": rk.kernel_id, "name": rk.kernel_name}
+
+    def _http_error(self, e: RemoteServerError, action: str, kernel_id: str) -> web.HTTPError:
+        self.log.warning("Remote %s of kernel %s failed: %s", action, kernel_id, e.message)
+        code = 404 if e.status_code == 404 else (503 if e.unreachable else 502)
+        return web.HTTPError(code, f"{action} of remote kernel failed: {e.message}")
+
+    # -- what jupyter_server calls --------------------------------------------------------------
+
+    def __contains__(self, kernel_id: object) -> bool:
+        return kernel_id in self._remote or kernel_id in self._kernels
+
+    def list_kernel_ids(self) -> list[str]:
+        # Counted by the server's idle shutdown and its startup/shutdown messages.
+        return [*super().list_kernel_ids(), *self._remote]
+
+    def get_kernel(self, kernel_id: str) -> Any:
+        rk = self._remote.get(kernel_id)
+        if rk is not None:
+            return rk
+        return super().get_kernel(kernel_id)
+
+    async def start_kernel(  # type: ignore[override]
+        self, *, kernel_id: str | None = None, path: ApiPath | None = None, **kwargs: Any
+    ) -> str:
+        kernel_name = kwargs.get("kernel_name") or self.default_kernel_name
+        parsed = parse_remote_kernel_name(kernel_name)
+        if parsed is None:
+            return str(await super().start_kernel(kernel_id=kernel_id, path=path, **kwargs))
+        if kernel_id is not None and kernel_id in self:
+            return kernel_id
+        machine_id, remote_name = parsed
+        gateway = self._gateway_for(machine_id)
+        try:
+            model = await RemoteServerClient(gateway).start_kernel(remote_name, path)
+        except RemoteServerError as e:
+            raise self._http_error(e, "start", kernel_name) from e
+        rk = self._adopt(gateway, model)
+        self.log.info("Remote kernel started on %s: %s", machine_id, rk.kernel_id)
+        return rk.kernel_id
+
+    async def shutdown_kernel(  # type: ignore[override]
+        self, kernel_id: str, now: bool = False, restart: bool = False
+    ) -> None:
+        rk = self._remote.get(kernel_id)
+        if rk is None:
+            await super().shutdown_kernel(kernel_id, now=now, restart=restart)
+            return
+        try:
+            await rk.client.shutdown_kernel(kernel_id)
+        except RemoteServerError as e:
+            if e.status_code != 404:  # already gone there: just forget it here
+                raise self._http_error(e, "shutdown", kernel_id) from e
+        self._drop(kernel_id, 1000, "kernel shut down")
+        self.log.info("Remote kernel shut down: %s", kernel_id)
+
+    async def restart_kernel(self, kernel_id: str, now: bool = False) -> None:  # type: ignore[override]
+        rk = self._remote.get(kernel_id)
+        if rk is None:
+            await super().restart_kernel(kernel_id, now=now)
+            return
+        try:
+            rk.model = await rk.client.restart_kernel(kernel_id)
+        except RemoteServerError as e:
+            raise self._http_error(e, "restart", kernel_id) from e
+
+    async def interrupt_kernel(self, kernel_id: str) -> None:  # type: ignore[override]
+        rk = self._remote.get(kernel_id)
+        if rk is None:
+            await ensure_async(super().interrupt_kernel(kernel_id))
+            return
+        try:
+            await rk.client.interrupt_kernel(kernel_id)
+        except RemoteServerError as e:
+            raise self._http_error(e, "interrupt", kernel_id) from e
+
+    async def kernel_model(self, kernel_id: str) -> dict[str, Any]:
+        """Live model for a remote kernel; the usual model for a local one.
+
+        Async on purpose: jupyter_server's handlers and SessionManager ``ensure_async`` it.
+        MappingKernelManager.list_kernels calls it synchronously, hence our own list_kernels.
+        """
+        rk = self._remote.get(kernel_id)
+        if rk is None:
+            return dict(MappingKernelManager.kernel_model(self, kernel_id))
+        try:
+            model = await rk.client.get_kernel(kernel_id)
+        except RemoteServerError as e:
+            raise self._http_error(e, "status", kernel_id) from e
+        if model is None:
+            self._drop(kernel_id, 1000, "kernel gone")
+            raise web.HTTPError(404, f"Kernel does not exist: {kernel_id}")
+        rk.model = model
+        return self._local_model(rk, model)
+
+    async def list_kernels(self) -> list[dict[str, Any]]:
+        kernels: list[dict[str, Any]] = []
+        for kernel_id in MappingKernelManager.list_kernel_ids(self):
+            with contextlib.suppress(web.HTTPError, KeyError):  # went away while we listed
+                kernels.append(MappingKernelManager.kernel_model(self, kernel_id))
+        machines = {rk.machine_id for rk in self._remote.values()}
+        await asyncio.gather(*(self._refresh_machine(m) for m in machines))
+        kernels.extend(self._local_model(rk, rk.model) for rk in list(self._remote.values()))
+        return kernels
+
+    async def _refresh_machine(self, machine_id: str) -> None:
+        """Update a machine's kernel models; drop those the gateway no longer has."""
+        gateway = self.gateways.get(machine_id)
+        if gateway is None:
+            return
+        try:
+            models = await RemoteServerClient(gateway).list_kernels(
+                timeout=self.remote_list_timeout
+            )
+        except RemoteServerError as e:
+            self.log.warning("Listing kernels of machine %s failed: %s", machine_id, e.message)
+            return  # keep the last known models: a slow tunnel is not a dead kernel
+        by_id = {str(m["id"]): m for m in models}
+        for kid, rk in list(self._remote.items()):
+            if rk.machine_id != machine_id:
+                continue
+            if kid in by_id:
+                rk.model = by_id[kid]
+            else:
+                self._drop(kid, 1000, "kernel gone")
+
+    async def shutdown_all(self, now: bool = False) -> None:  # type: ignore[override]
+        """Shut down local kernels; remote ones are only forgotten (they outlive this server)."""
+        if self._remote:
+            self.log.info("Detaching %d remote kernel(s); they keep running", len(self._remote))
+            for kid in list(self._remote):
+                self._drop(kid, 1001, "server shutting down")
+        await super().shutdown_all(now=now)
+
+    async def cull_kernel_if_idle(self, kernel_id: str) -> None:
+        # The machine's own agent decides about idleness; the local culler never kills remotes.
+        if kernel_id in self._remote:
+            return
+        await super().cull_kernel_if_idle(kernel_id)

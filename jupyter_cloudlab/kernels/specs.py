@@ -1,0 +1,174 @@
+"""Kernelspecs: the local ones plus, for each connected machine, its gateway's, renamed.
+
+A machine's spec ``python3`` appears as ``cloudlab.<machine_id>.python3`` with the machine in its
+display name, so JupyterLab's launcher and kernel picker show where a kernel would run. Remote
+specs are returned as full REST models (``{"name", "spec", "resources"}``), which jupyter_server's
+kernelspec handlers pass through as they are (see ``is_kernelspec_model`` there).
+
+Listing refreshes every machine's list (in parallel, bounded by a timeout); a machine that fails
+contributes nothing and logs a warning, so one dead tunnel never breaks the launcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+from jupyter_server.utils import url_path_join
+from traitlets import Float, Instance, default, observe
+
+from .gateways import Gateway, GatewayRegistry, parse_remote_kernel_name, remote_kernel_name
+from .remote import RemoteServerClient, RemoteServerError
+
+SPEC_LIST_TIMEOUT = 10.0
+
+
+class CloudLabKernelSpecManager(KernelSpecManager):
+    """KernelSpecManager plus the kernelspecs of the machines in ``gateways``."""
+
+    gateways = Instance(
+        GatewayRegistry,
+        help="The machines offering kernels; the extension replaces it with the orchestrator's.",
+    )
+    remote_list_timeout = Float(
+        SPEC_LIST_TIMEOUT,
+        config=True,
+        help="Seconds a kernelspec listing waits for a machine before leaving its kernels out.",
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # machine_id -> {local name: REST model}. Filled by listings and registry changes.
+        self._remote_specs: dict[str, dict[str, dict[str, Any]]] = {}
+        self._refresh_tasks: set[asyncio.Task[None]] = set()
+
+    @default("gateways")
+    def _default_gateways(self) -> GatewayRegistry:
+        registry = GatewayRegistry()
+        registry.on_change(lambda: self._on_gateways_changed(registry))
+        return registry
+
+    @observe("gateways")
+    def _gateways_replaced(self, change: dict[str, Any]) -> None:
+        registry: GatewayRegistry = change["new"]
+        registry.on_change(lambda: self._on_gateways_changed(registry))
+        self._on_gateways_changed(registry)
+
+    def _on_gateways_changed(self, registry: GatewayRegistry) -> None:
+        """Drop specs of machines that left; fetch those of machines that came (in background)."""
+        if registry is not self.gateways:
+            return
+        current = {g.machine_id: g for g in registry.all()}
+        for machine_id in list(self._remote_specs):
+            if machine_id not in current:
+                del self._remote_specs[machine_id]
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop yet (configuration time): the first listing fetches them
+        for gateway in current.values():
+            task = loop.create_task(self._refresh(gateway))
+            self._refresh_tasks.add(task)
+            task.add_done_callback(self._refresh_tasks.discard)
+
+    # -- fetching -------------------------------------------------------------------------------
+
+    async def _refresh(self, gateway: Gateway) -> None:
+        """Replace the cached specs of one machine; on failure it contributes nothing."""
+        try:
+            reply = await RemoteServerClient(gateway).list_specs(timeout=self.remote_list_timeout)
+        except (RemoteServerError, ValueError) as e:
+            self.log.warning("Kernelspecs of machine %s unavailable: %s", gateway.machine_id, e)
+            self._remote_specs.pop(gateway.machine_id, None)
+            return
+        if self.gateways.get(gateway.machine_id) != gateway:
+            return  # the machine left or its gateway changed while we waited
+        specs = reply.get("kernelspecs") or {}
+        self._remote_specs[gateway.machine_id] = {
+            remote_kernel_name(gateway.machine_id, name): self._localize(gateway, name, model)
+            for name, model in specs.items()
+            if isinstance(model, dict) and isinstance(model.get("spec"), dict)
+        }
+
+    def _localize(
+        self, gateway: Gateway, remote_name: str, model: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A gateway's spec model, renamed, labelled with the machine, resources served by us."""
+        local_name = remote_kernel_name(gateway.machine_id, remote_name)
+        spec = dict(model["spec"])
+        parts = [spec.get("display_name") or remote_name, gateway.machine_name, gateway.label]
+        spec["display_name"] = " · ".join(p for p in parts if p)
+        metadata = dict(spec.get("metadata") or {})
+        metadata["cloudlab"] = {
+            "machine_id": gateway.machine_id,
+            "machine_name": gateway.machine_name,
+            "remote_name": remote_name,
+            "label": gateway.label,
+        }
+        spec["metadata"] = metadata
+        base_url = getattr(self.parent, "base_url", "/") or "/"
+        resources: dict[str, str] = {}
+        for key, url in (model.get("resources") or {}).items():
+            filename = str(url).rstrip("/").rsplit("/", 1)[-1]
+            if filename:
+                resources[key] = url_path_join(base_url, "kernelspecs", local_name, filename)
+        return {"name": local_name, "spec": spec, "resources": resources}
+
+    # -- what jupyter_server calls --------------------------------------------------------------
+
+    async def get_all_specs(self) -> dict[str, Any]:  # type: ignore[override]
+        """Local specs (as jupyter_client gives them) and every machine's, freshly fetched.
+
+        Async on purpose: the /api/kernelspecs handler ``ensure_async``-s it, as it does for
+        jupyter_server's own GatewayKernelSpecManager.
+        """
+        local = await asyncio.to_thread(super().get_all_specs)
+        await asyncio.gather(*(self._refresh(g) for g in self.gateways.all()))
+        merged: dict[str, Any] = dict(local)
+        for machine_specs in list(self._remote_specs.values()):
+            merged.update(machine_specs)
+        return merged
+
+    def get_kernel_spec(self, kernel_name: str) -> Any:
+        """The local KernelSpec, or a machine's cached spec model (filled by listings).
+
+        Stays synchronous: KernelManager.kernel_spec calls it synchronously for local kernels.
+        """
+        parsed = parse_remote_kernel_name(kernel_name)
+        if parsed is None:
+            return super().get_kernel_spec(kernel_name)
+        model = self._remote_specs.get(parsed[0], {}).get(kernel_name)
+        if model is None:
+            raise NoSuchKernel(kernel_name)
+        return model
+
+    async def get_kernel_spec_resource(self, kernel_name: str, path: str) -> bytes | None:
+        """Serve a kernelspec's logo: from the machine for remote specs, from disk for local.
+
+        jupyter_server's resource handler prefers this hook when present; answering local files
+        here too keeps it from logging a fallback warning on every local logo.
+        """
+        parsed = parse_remote_kernel_name(kernel_name)
+        if parsed is None:
+            return await asyncio.to_thread(self._local_resource, kernel_name, path)
+        gateway = self.gateways.get(parsed[0])
+        if gateway is None:
+            return None
+        try:
+            return await RemoteServerClient(gateway).get_spec_resource(parsed[1], path)
+        except RemoteServerError as e:
+            self.log.warning("Kernelspec resource %s/%s unavailable: %s", kernel_name, path, e)
+            return None
+
+    def _local_resource(self, kernel_name: str, path: str) -> bytes | None:
+        try:
+            resource_dir = os.path.realpath(super().get_kernel_spec(kernel_name).resource_dir)
+        except NoSuchKernel:
+            return None
+        full = os.path.realpath(os.path.join(resource_dir, path))
+        if not full.startswith(resource_dir + os.sep) or not os.path.isfile(full):
+            return None
+        with open(full, "rb") as f:
+            return f.read()

@@ -1,0 +1,1 @@
+"""The orchestrator: one state machine per machine, persisted, reconciled with the cloud."""

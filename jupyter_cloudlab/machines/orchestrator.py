@@ -1,0 +1,364 @@
+"""One state machine per machine: launch, stop, start, terminate; reconcile with the cloud.
+
+Commands return at once with the new state; the slow part runs as a task per machine, and every
+state change is persisted and emitted (the panel listens).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime, timezone
+from typing import Any
+
+from ..cloud import access, catalog, instances
+from ..cloud.errors import CloudError
+from ..kernels.gateways import Gateway, GatewayRegistry
+from ..models import LaunchRequest, Machine, MachineState
+from ..ssh.bootstrap import RemoteGateway
+from ..ssh.client_key import public_key_line
+from .errors import InvalidTransition, MachineNotFound
+from .link import LinkContext, MachineLink
+from .store import MachineStore
+
+log = logging.getLogger(__name__)
+
+S = MachineState
+CONNECTED_STATES = {S.connecting, S.bootstrapping, S.ready}
+STOPPABLE = {S.pending, S.connecting, S.bootstrapping, S.ready, S.failed}
+KernelspecLister = Callable[[Gateway], Awaitable[list[str]]]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class MachineOrchestrator:
+    def __init__(
+        self,
+        context: LinkContext,
+        store: MachineStore,
+        gateways: GatewayRegistry,
+        list_kernelspecs: KernelspecLister,
+        forget_kernels: Callable[[str], Awaitable[None]],
+        emit: Callable[[Machine], None],
+        ssh_from_cidr: str,
+        detect_cidr: Callable[[], Awaitable[str]],
+    ) -> None:
+        self._context = context
+        self._ec2 = context.ec2
+        self._store = store
+        self._gateways = gateways
+        self._list_kernelspecs = list_kernelspecs
+        self._forget_kernels = forget_kernels
+        self._emit = emit
+        self._ssh_from_cidr = ssh_from_cidr
+        self._detect_cidr = detect_cidr
+        self._machines: dict[str, Machine] = {}
+        self._links: dict[str, MachineLink] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    # ---- queries -------------------------------------------------------------------------
+    def list(self) -> list[Machine]:
+        return sorted(self._machines.values(), key=lambda m: m.launched_at or m.state_since)
+
+    def get(self, machine_id: str) -> Machine:
+        machine = self._machines.get(machine_id)
+        if machine is None:
+            raise MachineNotFound(machine_id)
+        return machine
+
+    def tunnel_state(self, machine_id: str) -> str:
+        link = self._links.get(machine_id)
+        return link.tunnel_state if link else "down"
+
+    # ---- commands ------------------------------------------------------------------------
+    async def launch(self, request: LaunchRequest) -> Machine:
+        """Validate against the cloud first (nothing is created for bad input), then launch."""
+        [instance_type] = await catalog.describe_instance_types(self._ec2, [request.instance_type])
+        image = await catalog.describe_image(self._ec2, request.image_id)
+        if image.architecture != instance_type.architecture:
+            raise CloudError(
+                f"{image.id} is built for {image.architecture} but {instance_type.name} runs "
+                f"{instance_type.architecture}: pick a matching image or instance type."
+            )
+        machine = Machine(
+            id=f"m-{secrets.token_hex(4)}",
+            name=request.name or request.instance_type,
+            instance_type=request.instance_type,
+            image_id=request.image_id,
+            region=self._ec2.region,
+            spot=request.spot,
+            state=S.requesting,
+            state_since=_now(),
+            launched_at=_now(),
+            gpu_label=instance_type.gpu_label,
+            price_per_hour=instance_type.price_per_hour,
+        )
+        self._machines[machine.id] = machine
+        self._changed(machine)
+        spec_args = (request, image.ssh_user, image.root_device_name)
+        self._run(machine.id, self._launch_flow(machine.id, *spec_args))
+        return machine
+
+    async def stop(self, machine_id: str) -> Machine:
+        machine = self.get(machine_id)
+        if machine.instance_id is None or machine.state not in STOPPABLE:
+            raise InvalidTransition(f"A {machine.state.value} machine cannot be stopped.")
+        self._set(machine_id, S.stopping)
+        self._run(machine_id, self._stop_flow(machine_id))
+        return self.get(machine_id)
+
+    async def start(self, machine_id: str) -> Machine:
+        machine = self.get(machine_id)
+        if machine.instance_id is None or machine.state is not S.stopped:
+            raise InvalidTransition(
+                f"Only a stopped machine can be started; this one is {machine.state.value}."
+            )
+        self._set(machine_id, S.starting)
+        self._run(machine_id, self._start_flow(machine_id))
+        return self.get(machine_id)
+
+    async def terminate(self, machine_id: str) -> Machine:
+        machine = self.get(machine_id)
+        if machine.state is S.terminated:
+            raise InvalidTransition("This machine is already terminated.")
+        self._set(machine_id, S.terminating)
+        self._run(machine_id, self._terminate_flow(machine_id))
+        return self.get(machine_id)
+
+    # ---- lifecycle of the service --------------------------------------------------------
+    async def reconcile(self) -> None:
+        """Rebuild state from our tagged instances; reconnect to the running ones."""
+        cached = {m.instance_id: m for m in self._store.load() if m.instance_id}
+        for info in await instances.find_ours(self._ec2):
+            known = cached.get(info.instance_id)
+            machine = (
+                known
+                or Machine(
+                    id=info.machine_id,
+                    name=info.name,
+                    instance_type=info.instance_type,
+                    image_id=info.image_id,
+                    region=self._ec2.region,
+                    state=S.pending,
+                    state_since=_now(),
+                    instance_id=info.instance_id,
+                    spot=info.spot,
+                )
+            ).model_copy(update={"kernelspecs": [], "message": None})
+            self._machines[machine.id] = machine
+            if info.state in ("pending", "running"):
+                self._set(machine.id, S.connecting)
+                self._run(machine.id, self._connect_flow(machine.id))
+            elif info.state in ("stopping", "stopped"):
+                self._set(machine.id, S.stopping if info.state == "stopping" else S.stopped)
+                if info.state == "stopping":
+                    self._run(machine.id, self._stop_flow(machine.id))
+        self._persist()
+
+    async def close(self) -> None:
+        """Detach (never stop or terminate): machines and their kernels outlive this server."""
+        for task in list(self._tasks.values()):
+            task.cancel()
+        for task in list(self._tasks.values()):
+            with contextlib.suppress(BaseException):
+                await task
+        for machine_id in list(self._links):
+            await self._disconnect(machine_id, forget=False)
+
+    # ---- flows ---------------------------------------------------------------------------
+    async def _launch_flow(
+        self, machine_id: str, request: LaunchRequest, ssh_user: str, root_device: str
+    ) -> None:
+        machine = self.get(machine_id)
+        try:
+            key_name = await access.ensure_key_pair(
+                self._ec2, public_key_line(self._context.client_key)
+            )
+            cidr = self._ssh_from_cidr or await self._detect_cidr()
+            group_id = await access.ensure_security_group(self._ec2, cidr)
+            info = await instances.launch(
+                self._ec2,
+                instances.LaunchSpec(
+                    machine_id=machine_id,
+                    name=machine.name,
+                    instance_type=request.instance_type,
+                    image_id=request.image_id,
+                    ssh_user=ssh_user,
+                    key_name=key_name,
+                    security_group_id=group_id,
+                    disk_gib=request.disk_gib,
+                    spot=request.spot,
+                    root_device_name=root_device,
+                ),
+            )
+        except Exception as error:
+            self._fail(machine_id, error)
+            return
+        self._update(machine_id, instance_id=info.instance_id)
+        self._set(machine_id, S.pending)
+        try:
+            await instances.wait_running(self._ec2, info.instance_id)
+            await self._connect(machine_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            # A launch that cannot be used is not left running (and billing) behind.
+            self._fail(machine_id, error)
+            await self._disconnect(machine_id)
+            with contextlib.suppress(CloudError):
+                await instances.terminate(self._ec2, info.instance_id)
+
+    async def _connect_flow(self, machine_id: str) -> None:
+        try:
+            await instances.wait_running(self._ec2, self._instance_id(machine_id))
+            await self._connect(machine_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self._fail(machine_id, error)
+
+    async def _stop_flow(self, machine_id: str) -> None:
+        await self._disconnect(machine_id)
+        try:
+            await instances.stop(self._ec2, self._instance_id(machine_id))
+        except Exception as error:
+            self._fail(machine_id, error)
+            return
+        self._update(machine_id, address=None)
+        self._set(machine_id, S.stopped)
+
+    async def _start_flow(self, machine_id: str) -> None:
+        try:
+            await instances.start(self._ec2, self._instance_id(machine_id))
+            await self._connect(machine_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self._fail(machine_id, error)
+
+    async def _terminate_flow(self, machine_id: str) -> None:
+        await self._disconnect(machine_id)
+        instance_id = self.get(machine_id).instance_id
+        if instance_id is not None:
+            try:
+                await instances.terminate(self._ec2, instance_id)
+            except Exception as error:
+                self._fail(machine_id, error)
+                return
+        self._set(machine_id, S.terminated)
+        del self._machines[machine_id]
+        self._persist()
+
+    # ---- connection ----------------------------------------------------------------------
+    async def _connect(self, machine_id: str) -> None:
+        machine = self.get(machine_id)
+        link = MachineLink(
+            self._context,
+            self._instance_id(machine_id),
+            on_phase=lambda phase: self._on_phase(machine_id, phase),
+            on_tunnel_state=lambda state, gateway: self._on_tunnel(machine_id, state, gateway),
+        )
+        self._links[machine_id] = link
+        await link.open()
+        self._update(machine_id, address=link.address)
+        gateway = self._gateways.get(machine_id)
+        assert gateway is not None
+        specs = await self._list_kernelspecs(gateway)
+        self._update(machine_id, kernelspecs=specs, message=None)
+        self._set(machine_id, S.ready)
+        log.info("Machine %s (%s) is ready", machine.name, machine.instance_id)
+
+    def _on_phase(self, machine_id: str, phase: str) -> None:
+        if self._machines.get(machine_id) is not None:
+            self._set(machine_id, S(phase))
+
+    def _on_tunnel(self, machine_id: str, state: str, remote: RemoteGateway | None) -> None:
+        machine = self._machines.get(machine_id)
+        link = self._links.get(machine_id)
+        if machine is None or link is None:
+            return
+        if state == "up" and remote is not None and link.local_port is not None:
+            label = f"{machine.instance_type} · {machine.gpu_label}"
+            self._gateways.add(
+                Gateway(
+                    machine_id=machine_id,
+                    machine_name=machine.name,
+                    base_url=f"http://127.0.0.1:{link.local_port}",
+                    token=remote.token,
+                    label=label,
+                )
+            )
+            if machine.state in (S.connecting, S.bootstrapping) and machine.kernelspecs:
+                self._set(machine_id, S.ready)  # healed: kernels already known
+        elif state == "gone":
+            self._run(machine_id, self._observe_gone(machine_id))
+
+    async def _observe_gone(self, machine_id: str) -> None:
+        """The machine stopped by itself (idle stop, console): follow the cloud."""
+        await self._disconnect(machine_id)
+        info = await instances.describe(self._ec2, self._instance_id(machine_id))
+        if info.state in ("stopping", "stopped"):
+            await instances.stop(self._ec2, info.instance_id)
+            self._set(machine_id, S.stopped)
+        else:
+            self._set(machine_id, S.terminated)
+            self._machines.pop(machine_id, None)
+            self._persist()
+
+    async def _disconnect(self, machine_id: str, forget: bool = True) -> None:
+        self._gateways.remove(machine_id)
+        link = self._links.pop(machine_id, None)
+        if link is not None:
+            await link.close()
+        if forget:
+            await self._forget_kernels(machine_id)
+            if machine_id in self._machines:
+                self._update(machine_id, kernelspecs=[])
+
+    # ---- state bookkeeping ---------------------------------------------------------------
+    def _run(self, machine_id: str, flow: Coroutine[Any, Any, None]) -> None:
+        previous = self._tasks.get(machine_id)
+        current = asyncio.current_task()
+        if previous is not None and previous is not current and not previous.done():
+            previous.cancel()
+        task = asyncio.create_task(flow)
+        self._tasks[machine_id] = task
+        task.add_done_callback(
+            lambda t: (
+                self._tasks.pop(machine_id, None) if self._tasks.get(machine_id) is t else None
+            )
+        )
+
+    def _instance_id(self, machine_id: str) -> str:
+        instance_id = self.get(machine_id).instance_id
+        assert instance_id is not None
+        return instance_id
+
+    def _fail(self, machine_id: str, error: BaseException) -> None:
+        message = getattr(error, "message", None) or str(error) or type(error).__name__
+        log.warning("Machine %s failed: %s", machine_id, message)
+        if machine_id in self._machines:
+            self._update(machine_id, message=message)
+            self._set(machine_id, S.failed)
+
+    def _update(self, machine_id: str, **fields: Any) -> None:
+        self._machines[machine_id] = self.get(machine_id).model_copy(update=fields)
+
+    def _set(self, machine_id: str, state: MachineState) -> None:
+        machine = self.get(machine_id)
+        if machine.state is not state:
+            machine = machine.model_copy(update={"state": state, "state_since": _now()})
+            self._machines[machine_id] = machine
+        self._changed(machine)
+
+    def _changed(self, machine: Machine) -> None:
+        self._persist()
+        self._emit(machine)
+
+    def _persist(self) -> None:
+        self._store.save(list(self._machines.values()))

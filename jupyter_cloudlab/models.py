@@ -1,0 +1,98 @@
+"""REST request and response bodies (mirrored by src/tokens.ts and openapi.yaml)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+
+class MachineState(str, Enum):
+    requesting = "requesting"
+    pending = "pending"
+    connecting = "connecting"
+    bootstrapping = "bootstrapping"
+    ready = "ready"
+    stopping = "stopping"
+    stopped = "stopped"
+    starting = "starting"
+    terminating = "terminating"
+    terminated = "terminated"
+    failed = "failed"
+
+
+class LaunchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: StrictStr | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$",
+        description="Defaults to the instance type.",
+    )
+    instance_type: StrictStr = Field(pattern=r"^[a-z0-9-]+\.[a-z0-9-]+$", examples=["g5.xlarge"])
+    image_id: StrictStr = Field(description="An AMI id such as ami-0123456789abcdef0.")
+    disk_gib: StrictInt = Field(default=100, ge=8, le=16384)
+    spot: StrictBool = False
+
+
+class Machine(BaseModel):
+    id: str
+    instance_id: str | None = None
+    name: str
+    instance_type: str
+    image_id: str
+    region: str
+    spot: bool = False
+    state: MachineState
+    state_since: datetime
+    launched_at: datetime | None = None
+    message: str | None = None
+    address: str | None = None
+    gpu_label: str = "CPU"
+    price_per_hour: float | None = None
+    kernelspecs: list[str] = Field(default_factory=list)
+
+
+class MachineList(BaseModel):
+    machines: list[Machine]
+
+
+class Gpu(BaseModel):
+    manufacturer: str
+    model: str
+    count: int
+    memory_gib: float
+
+
+class InstanceTypeModel(BaseModel):
+    name: str
+    vcpus: int
+    memory_gib: float
+    architecture: str
+    gpu: Gpu | None = None
+    price_per_hour: float | None = None
+
+
+class InstanceTypeList(BaseModel):
+    instance_types: list[InstanceTypeModel]
+
+
+class ImageModel(BaseModel):
+    id: str
+    name: str
+    description: str = ""
+    architecture: str
+    ssh_user: str
+    family: str
+
+
+class ImageList(BaseModel):
+    images: list[ImageModel]
+
+
+class Status(BaseModel):
+    mode: str
+    region: str
+    profile: str | None = None
+    message: str = ""

@@ -1,0 +1,66 @@
+"""Fixtures for testing jupyter_cloudlab (and extensions built on it) with pytest-jupyter.
+
+    pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+    @pytest.fixture
+    def jp_server_config(cloudlab_server_config):
+        return cloudlab_server_config
+
+    async def test_x(cloudlab_backend, jp_fetch): ...
+
+`cloudlab_server_config` runs the sandbox with OpenSSH's sshd playing the machines (root only);
+when CI is set and sshd is missing, the fixture fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def cloudlab_require_openssh() -> None:
+    """Skip when sshd can't run here; in CI a missing tool is a failure, never a skip."""
+    from .sandbox.openssh_host import OpenSSHMachineHost
+
+    if OpenSSHMachineHost.available():
+        return
+    reason = "OpenSSH's sshd (and root, for its private mount namespace) is needed"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason}, and CI must not skip: install openssh-server.")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def cloudlab_data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "cloudlab-data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def cloudlab_server_config(cloudlab_data_dir: Path) -> dict[str, Any]:
+    """Server config: the extension on, in the sandbox, machines served by real OpenSSH."""
+    cloudlab_require_openssh()
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_cloudlab": True}},
+        "CloudLab": {
+            "mode": "sandbox",
+            "sandbox_ssh_server": "openssh",
+            "data_dir": str(cloudlab_data_dir),
+        },
+    }
+
+
+@pytest.fixture
+async def cloudlab_backend(jp_serverapp: Any) -> AsyncIterator[Any]:
+    """The started backend (pytest-jupyter does not run the extensions' start hooks)."""
+    await jp_serverapp.extension_manager.start_all_extensions()
+    backend = jp_serverapp.web_app.settings["cloudlab_backend"]
+    await backend.ready.wait()
+    assert backend.startup_error is None, backend.startup_error
+    yield backend
+    await backend.stop()

@@ -1,0 +1,1 @@
+"""Code that runs ON the machine, uploaded over SSH by the bootstrap."""

@@ -1,0 +1,87 @@
+"""Makes moto's instances real: powers a local SSH machine on and off as their state changes.
+
+It watches the EC2 API like any client would, so the code under test drives machines only
+through EC2 calls, as it does on AWS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from ..cloud.aws_client import AwsClient
+from ..cloud.errors import CloudError
+from ..cloud.tags import SSH_USER_TAG, tag_dict
+from .machine_host import MachineHost, PoweredMachine
+
+POLL_SECONDS = 0.3
+log = logging.getLogger(__name__)
+
+
+class Hypervisor:
+    def __init__(self, ec2: AwsClient, host: MachineHost) -> None:
+        self._ec2 = ec2
+        self._host = host
+        self._powered: dict[str, PoweredMachine] = {}
+        self._destroyed: set[str] = set()
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._watch())
+
+    async def powered(self, instance_id: str, timeout: float = 60) -> PoweredMachine:
+        """Wait until the instance's machine is powered on."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while instance_id not in self._powered:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"Sandbox machine {instance_id} did not power on")
+            self._changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))
+        return self._powered[instance_id]
+
+    async def _watch(self) -> None:
+        while True:
+            try:
+                await self._sync()
+            except CloudError as error:
+                log.warning("Sandbox hypervisor could not read EC2: %s", error.message)
+            except Exception:
+                log.exception("Sandbox hypervisor failed a round")
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def _sync(self) -> None:
+        reservations = await self._ec2.paginate("describe_instances", "Reservations")
+        for raw in (i for r in reservations for i in r["Instances"]):
+            instance_id, state = raw["InstanceId"], raw["State"]["Name"]
+            if state == "running" and instance_id not in self._powered:
+                user = tag_dict(raw).get(SSH_USER_TAG, "ubuntu")
+                key = await self._authorized_key(raw.get("KeyName"))
+                self._powered[instance_id] = await self._host.power_on(instance_id, user, key)
+                self._changed.set()
+            elif state in ("stopping", "stopped", "shutting-down", "terminated"):
+                if self._powered.pop(instance_id, None) is not None:
+                    await self._host.power_off(instance_id)
+                    self._changed.set()
+                if state == "terminated" and instance_id not in self._destroyed:
+                    self._host.destroy(instance_id)
+                    self._destroyed.add(instance_id)
+
+    async def _authorized_key(self, key_name: str | None) -> str:
+        if not key_name:
+            return ""
+        reply = await self._ec2.call(
+            "describe_key_pairs", KeyNames=[key_name], IncludePublicKey=True
+        )
+        return str(reply["KeyPairs"][0].get("PublicKey", "")).strip()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._host.close()
+        self._powered.clear()

@@ -1,0 +1,89 @@
+"""The embedded sandbox: moto's EC2 endpoint + a hypervisor + SSH machines on this host."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from ..cloud.aws_client import AwsClient, AwsTarget
+from ..cloud.instances import InstanceInfo
+from .ec2_endpoint import Ec2Endpoint
+from .hypervisor import Hypervisor
+from .machine_host import MachineHost
+
+
+def python_bin_dir() -> str:
+    """The sandbox's machines come with this Python (like an AMI with its own environment)."""
+    return str(Path(sys.executable).parent)
+
+
+class SandboxNetwork:
+    """MachineNetwork for sandbox machines: SSH on loopback, console from the machine's disk."""
+
+    def __init__(self, hypervisor: Hypervisor, machines_dir: Path) -> None:
+        self._hypervisor = hypervisor
+        self._machines_dir = machines_dir
+
+    async def ssh_endpoint(self, instance: InstanceInfo) -> tuple[str, int]:
+        powered = await self._hypervisor.powered(instance.instance_id)
+        return powered.host, powered.port
+
+    async def console_output(self, instance_id: str) -> str:
+        path = self._machines_dir / instance_id / "console.log"
+        return path.read_text() if path.exists() else ""
+
+
+ENDPOINT_FILE = "sandbox/endpoint.json"
+
+
+def read_endpoint_file(data_dir: Path) -> AwsTarget | None:
+    """The EC2 endpoint of a sandbox running in a JupyterLab on this computer, if any."""
+    path = data_dir / ENDPOINT_FILE
+    if not path.exists():
+        return None
+    return AwsTarget(**json.loads(path.read_text()))
+
+
+def make_host(kind: str, machines_dir: Path) -> MachineHost:
+    if kind == "openssh":
+        from .openssh_host import OpenSSHMachineHost
+
+        return OpenSSHMachineHost(machines_dir, python_bin_dir=python_bin_dir())
+    from .asyncssh_host import AsyncsshMachineHost
+
+    return AsyncsshMachineHost(machines_dir, python_bin_dir=python_bin_dir())
+
+
+class Sandbox:
+    def __init__(self, root: Path, ssh_server: str = "asyncssh") -> None:
+        self.machines_dir = root / "machines"
+        self._endpoint_file = root.parent / ENDPOINT_FILE
+        self._endpoint = Ec2Endpoint()
+        self._ssh_server = ssh_server
+        self._hypervisor: Hypervisor | None = None
+        self.network: SandboxNetwork | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return self._endpoint.url
+
+    async def start(self) -> AwsTarget:
+        target = await self._endpoint.start()
+        host = make_host(self._ssh_server, self.machines_dir)
+        self._hypervisor = Hypervisor(AwsClient(target), host)
+        self._hypervisor.start()
+        self.network = SandboxNetwork(self._hypervisor, self.machines_dir)
+        # So `jupyter cloudlab` in a terminal reaches this sandbox (fake keys, loopback only).
+        self._endpoint_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._endpoint_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(vars(target), handle)
+        return target
+
+    async def stop(self) -> None:
+        self._endpoint_file.unlink(missing_ok=True)
+        if self._hypervisor is not None:
+            await self._hypervisor.close()
+        self._endpoint.stop()

@@ -1,0 +1,1 @@
+"""asyncssh: host-key-pinned connections, the remote bootstrap, a supervised port forward."""

@@ -1,0 +1,90 @@
+"""The one place that opens SSH connections: pinned host keys, keepalive, low latency."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import asyncssh
+
+from .host_keys import HostKeyChanged, HostKeyStore
+
+# A dead link is noticed after interval * count_max seconds (TOOLCHAIN: ~4 s at 1 x 3).
+KEEPALIVE_INTERVAL_SECONDS = 2
+KEEPALIVE_COUNT_MAX = 3
+CONNECT_TIMEOUT_SECONDS = 15
+
+log = logging.getLogger(__name__)
+
+
+class SSHUnreachable(Exception):
+    """SSH did not answer (yet): the machine may still be booting."""
+
+
+@dataclass(frozen=True)
+class SSHTarget:
+    instance_id: str
+    host: str
+    port: int
+    username: str
+
+
+class _PinningClient(asyncssh.SSHClient):
+    def __init__(self, instance_id: str, store: HostKeyStore, console_output: str) -> None:
+        self._instance_id = instance_id
+        self._store = store
+        self._console_output = console_output
+        self.refusal: Exception | None = None
+
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
+        try:
+            return self._store.verify(self._instance_id, key, self._console_output)
+        except HostKeyChanged as error:
+            self.refusal = error
+            return False
+
+
+async def connect(
+    target: SSHTarget,
+    client_key: asyncssh.SSHKey,
+    host_keys: HostKeyStore,
+    console_output: str = "",
+) -> asyncssh.SSHClientConnection:
+    """Connect and authenticate; the host key must match what we trust for this instance."""
+    client = _PinningClient(target.instance_id, host_keys, console_output)
+    try:
+        connection, _ = await asyncssh.create_connection(
+            lambda: client,
+            target.host,
+            target.port,
+            username=target.username,
+            client_keys=[client_key],
+            # An empty trust list (not None) makes asyncssh ask validate_host_public_key.
+            known_hosts=([], [], []),
+            agent_path=None,
+            keepalive_interval=KEEPALIVE_INTERVAL_SECONDS,
+            keepalive_count_max=KEEPALIVE_COUNT_MAX,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        )
+    except asyncssh.HostKeyNotVerifiable as error:
+        if client.refusal is not None:
+            raise client.refusal from error
+        raise HostKeyChanged(target.instance_id) from error
+    except (OSError, asyncio.TimeoutError, asyncssh.Error) as error:
+        raise SSHUnreachable(f"SSH to {target.host}:{target.port} failed: {error}") from error
+    await _enable_nodelay(connection)
+    return connection
+
+
+async def _enable_nodelay(connection: asyncssh.SSHClientConnection) -> None:
+    """OpenSSH's sshd turns on TCP_NODELAY only when a session with a pty comes first.
+
+    Without it every forwarded websocket round trip waits ~40 ms on Nagle + delayed ACK.
+    """
+    try:
+        await connection.run("true", term_type="dumb", timeout=10)
+    except (asyncssh.Error, OSError, asyncio.TimeoutError) as error:
+        log.debug("pty warm-up session failed: %s", error)

@@ -1,0 +1,168 @@
+import { Signal } from '@lumino/signaling';
+
+import {
+  ICloudLabAPI,
+  IImage,
+  IInstanceType,
+  ILaunchRequest,
+  IMachine,
+  IStatus,
+  MachineState
+} from '../tokens';
+
+/** A machine with defaults for the fields a test does not care about. */
+export function machine(
+  id: string,
+  state: MachineState,
+  extra: Partial<IMachine> = {}
+): IMachine {
+  return {
+    id,
+    name: id,
+    instance_type: 't3.small',
+    image_id: 'ami-12345678',
+    region: 'us-east-1',
+    state,
+    state_since: '2026-11-23T10:00:00Z',
+    kernelspecs: state === 'ready' ? [`cloudlab.${id}.python3`] : [],
+    ...extra
+  };
+}
+
+/** An in-memory API whose machines list a test sets. */
+export class FakeAPI implements ICloudLabAPI {
+  status: IStatus = { mode: 'sandbox', region: 'us-east-1', message: 'why' };
+  instanceTypes: IInstanceType[] = [
+    { name: 't3.small', vcpus: 2, memory_gib: 2, architecture: 'x86_64' }
+  ];
+  images: IImage[] = [
+    {
+      id: 'ami-12345678',
+      name: 'Ubuntu',
+      architecture: 'x86_64',
+      ssh_user: 'ubuntu'
+    }
+  ];
+  machines: IMachine[] = [];
+  listError: Error | null = null;
+  listCalls = 0;
+  launched: ILaunchRequest[] = [];
+
+  async getStatus(): Promise<IStatus> {
+    return this.status;
+  }
+  async listInstanceTypes(): Promise<IInstanceType[]> {
+    return this.instanceTypes;
+  }
+  async listImages(): Promise<IImage[]> {
+    return this.images;
+  }
+  async listMachines(): Promise<IMachine[]> {
+    this.listCalls++;
+    if (this.listError) {
+      throw this.listError;
+    }
+    return this.machines.map(m => ({ ...m }));
+  }
+  async launchMachine(request: ILaunchRequest): Promise<IMachine> {
+    this.launched.push(request);
+    const m = machine('m-new', 'requesting', {
+      name: request.name ?? request.instance_type
+    });
+    this.machines.push(m);
+    return m;
+  }
+  async stopMachine(id: string): Promise<IMachine> {
+    return this._set(id, 'stopping');
+  }
+  async startMachine(id: string): Promise<IMachine> {
+    return this._set(id, 'starting');
+  }
+  async terminateMachine(id: string): Promise<IMachine> {
+    return this._set(id, 'terminating');
+  }
+  private _set(id: string, state: MachineState): IMachine {
+    const m = this.machines.find(x => x.id === id);
+    if (!m) {
+      throw new Error(`No machine ${id}`);
+    }
+    m.state = state;
+    return { ...m };
+  }
+}
+
+/** Just enough of KernelSpec.IManager. */
+export class FakeKernelSpecs {
+  specs: { default: string; kernelspecs: Record<string, any> } = {
+    default: 'python3',
+    kernelspecs: {}
+  };
+  refreshCalls = 0;
+  specsChanged = new Signal<this, any>(this);
+
+  async refreshSpecs(): Promise<void> {
+    this.refreshCalls++;
+  }
+
+  /** Make the server list these kernelspec names. */
+  setSpecs(names: string[]): void {
+    this.specs = {
+      default: 'python3',
+      kernelspecs: Object.fromEntries(
+        names.map(name => [
+          name,
+          { name, display_name: `Py ${name}`, resources: {} }
+        ])
+      )
+    };
+    this.specsChanged.emit(this.specs);
+  }
+}
+
+/** Just enough of Event.IManager. */
+export class FakeEvents {
+  stream = new Signal<this, any>(this);
+  emit(schemaId: string, payload: Record<string, unknown>): void {
+    this.stream.emit({ schema_id: schemaId, ...payload });
+  }
+}
+
+/** Resolve once `condition` holds (checked every few ms, 2 s at most). */
+export async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (condition()) {
+      return;
+    }
+    await new Promise(resolve => setTimeout(resolve, 5));
+  }
+  throw new Error('condition not met in time');
+}
+
+/** A translation bundle that only fills in %1, %2, … (like nullTranslator). */
+export const trans = {
+  __: (text: string, ...args: unknown[]) => fill(text, args),
+  _n: (one: string, many: string, n: number, ...args: unknown[]) =>
+    fill(n === 1 ? one : many, [n, ...args]),
+  _p: (_context: string, text: string, ...args: unknown[]) => fill(text, args),
+  _np: (_c: string, one: string, many: string, n: number, ...args: unknown[]) =>
+    fill(n === 1 ? one : many, [n, ...args]),
+  gettext: (text: string) => text,
+  ngettext: (one: string, many: string, n: number) => (n === 1 ? one : many),
+  pgettext: (_c: string, text: string) => text,
+  npgettext: (_c: string, one: string, many: string, n: number) =>
+    n === 1 ? one : many,
+  dcnpgettext: (
+    _d: string,
+    _c: string,
+    one: string,
+    many: string,
+    n: number
+  ) => (n === 1 ? one : many)
+} as any;
+
+function fill(text: string, args: unknown[]): string {
+  return text.replace(/%(\d+)/g, (match, index) => {
+    const value = args[Number(index) - 1];
+    return value === undefined ? match : String(value);
+  });
+}

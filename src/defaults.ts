@@ -1,0 +1,56 @@
+import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+
+import { ICloudLabModel, ILaunchRequest } from './tokens';
+
+/** Defaults of the launch form and command, from the settings. */
+export interface ILaunchDefaults {
+  /** Preferred instance type; the first offered when empty or not offered. */
+  instanceType: string;
+  /** Preferred image id; the first offered when empty or not offered. */
+  imageId: string;
+  diskGib: number;
+}
+
+/** The launch request from command arguments, filling gaps with defaults. */
+export function launchRequest(
+  model: ICloudLabModel,
+  args: ReadonlyPartialJSONObject,
+  defaults: ILaunchDefaults
+): ILaunchRequest {
+  const instanceType =
+    stringArg(args.instance_type) ||
+    pick(
+      model.instanceTypes.map(t => t.name),
+      defaults.instanceType
+    );
+  const imageId =
+    stringArg(args.image_id) ||
+    pick(
+      model.images.map(i => i.id),
+      defaults.imageId
+    );
+  const request: ILaunchRequest = {
+    instance_type: instanceType,
+    image_id: imageId,
+    disk_gib:
+      typeof args.disk_gib === 'number' ? args.disk_gib : defaults.diskGib,
+    spot: args.spot === true
+  };
+  const name = stringArg(args.name).trim();
+  if (name) {
+    request.name = name;
+  }
+  return request;
+}
+
+/** The preferred value when offered, else the first offered, else ''. */
+export function pick(offered: string[], preferred: string): string {
+  if (preferred && offered.includes(preferred)) {
+    return preferred;
+  }
+  return offered[0] ?? '';
+}
+
+function stringArg(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}

@@ -1,0 +1,5 @@
+import { launcherPlugin, panelPlugin } from './plugins';
+
+export * from './tokens';
+
+export default [panelPlugin, launcherPlugin];

@@ -1,0 +1,132 @@
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { ILauncher } from '@jupyterlab/launcher';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+
+import { CloudLabAPI } from './api';
+import { addCommands } from './commands';
+import { ILaunchDefaults } from './defaults';
+import { MachineLauncherItems } from './launcher';
+import { CloudLabModel } from './model';
+import {
+  CommandIDs,
+  ICloudLabModel,
+  PLUGIN_ID,
+  TRANSLATION_DOMAIN
+} from './tokens';
+import { CloudLabPanel } from './widgets/panel';
+
+/**
+ * The model, the commands and the side panel.
+ */
+export const panelPlugin: JupyterFrontEndPlugin<ICloudLabModel> = {
+  id: `${PLUGIN_ID}:plugin`,
+  description: 'Launch cloud machines and list them in a side panel.',
+  autoStart: true,
+  provides: ICloudLabModel,
+  optional: [ITranslator, ISettingRegistry, ILayoutRestorer, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    translator: ITranslator | null,
+    settingRegistry: ISettingRegistry | null,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null
+  ): ICloudLabModel => {
+    const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
+    const { serviceManager } = app;
+
+    const model = new CloudLabModel({
+      api: new CloudLabAPI({ serverSettings: serviceManager.serverSettings }),
+      kernelspecs: serviceManager.kernelspecs,
+      events: serviceManager.events
+    });
+
+    const defaults: ILaunchDefaults = {
+      instanceType: '',
+      imageId: '',
+      diskGib: 100
+    };
+    addCommands(app.commands, model, trans, () => defaults);
+
+    const panel = new CloudLabPanel({
+      model,
+      commands: app.commands,
+      trans,
+      defaults: () => defaults
+    });
+    app.shell.add(panel, 'left', { rank: 850 });
+    restorer?.add(panel, panel.id);
+
+    app.commands.addCommand(CommandIDs.open, {
+      label: trans.__('Open the CloudLab Panel'),
+      execute: () => app.shell.activateById(panel.id)
+    });
+
+    if (palette) {
+      const category = trans.__('CloudLab');
+      for (const command of [
+        CommandIDs.open,
+        CommandIDs.launch,
+        CommandIDs.refresh
+      ]) {
+        palette.addItem({ command, category });
+      }
+    }
+
+    if (settingRegistry) {
+      const apply = (settings: ISettingRegistry.ISettings) => {
+        const get = <T>(key: string, fallback: T): T =>
+          (settings.get(key).composite as T | undefined) ?? fallback;
+        defaults.instanceType = get('defaultInstanceType', '');
+        defaults.imageId = get('defaultImageId', '');
+        defaults.diskGib = get('defaultDiskGib', 100);
+        model.pollInterval = get('pollIntervalSeconds', 15) * 1000;
+        panel.update();
+      };
+      settingRegistry
+        .load(panelPlugin.id)
+        .then(settings => {
+          apply(settings);
+          settings.changed.connect(apply);
+        })
+        .catch(reason => {
+          console.error('CloudLab: failed to load the settings.', reason);
+        });
+    }
+
+    return model;
+  }
+};
+
+/**
+ * One launcher section per ready machine, with a card per remote kernel.
+ */
+export const launcherPlugin: JupyterFrontEndPlugin<void> = {
+  id: `${PLUGIN_ID}:launcher`,
+  description: 'Shows the kernels of ready CloudLab machines in the launcher.',
+  autoStart: true,
+  requires: [ICloudLabModel],
+  optional: [ILauncher, ITranslator],
+  activate: (
+    app: JupyterFrontEnd,
+    model: ICloudLabModel,
+    launcher: ILauncher | null,
+    translator: ITranslator | null
+  ): void => {
+    if (!launcher) {
+      return;
+    }
+    const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
+    new MachineLauncherItems({
+      model,
+      launcher,
+      kernelspecs: app.serviceManager.kernelspecs,
+      trans
+    });
+  }
+};

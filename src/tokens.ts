@@ -1,0 +1,182 @@
+/**
+ * Tokens, command ids and the types of the REST API. No side effects here.
+ *
+ * The interfaces mirror jupyter_cloudlab/openapi.yaml.
+ */
+import { Token } from '@lumino/coreutils';
+import { IDisposable } from '@lumino/disposable';
+import { ISignal } from '@lumino/signaling';
+
+/** The id prefix of every plugin of this extension. */
+export const PLUGIN_ID = 'jupyter-cloudlab';
+
+/** The translation domain of this extension. */
+export const TRANSLATION_DOMAIN = 'jupyter_cloudlab';
+
+/** The jupyter_events schema id of the machine lifecycle events. */
+export const MACHINE_EVENT_SCHEMA_ID =
+  'https://events.jupyter.org/jupyter_cloudlab/machine/v1';
+
+/** The REST API's base path, under the server's base URL. */
+export const API_NAMESPACE = 'cloudlab/api';
+
+/** The id of the side panel (also used by tests). */
+export const PANEL_ID = 'jupyter-cloudlab-panel';
+
+/** The commands of this extension. */
+export namespace CommandIDs {
+  export const launch = 'jupyter-cloudlab:launch';
+  export const stop = 'jupyter-cloudlab:stop';
+  export const start = 'jupyter-cloudlab:start';
+  export const terminate = 'jupyter-cloudlab:terminate';
+  export const refresh = 'jupyter-cloudlab:refresh';
+  export const open = 'jupyter-cloudlab:open';
+}
+
+/** Where machines are launched. */
+export type BackendMode = 'sandbox' | 'aws';
+
+/** GET status */
+export interface IStatus {
+  mode: BackendMode;
+  region: string;
+  profile?: string | null;
+  message?: string;
+}
+
+export interface IGpu {
+  manufacturer?: string;
+  model: string;
+  count: number;
+  memory_gib: number;
+}
+
+/** One entry of GET catalog/instance-types */
+export interface IInstanceType {
+  name: string;
+  vcpus: number;
+  memory_gib: number;
+  architecture: string;
+  gpu?: IGpu | null;
+  price_per_hour?: number | null;
+}
+
+/** One entry of GET catalog/images */
+export interface IImage {
+  id: string;
+  name: string;
+  description?: string;
+  architecture: string;
+  ssh_user: string;
+  family?: string;
+}
+
+/** POST machines */
+export interface ILaunchRequest {
+  name?: string;
+  instance_type: string;
+  image_id: string;
+  disk_gib?: number;
+  spot?: boolean;
+}
+
+/** Every state a machine goes through. */
+export type MachineState =
+  | 'requesting'
+  | 'pending'
+  | 'connecting'
+  | 'bootstrapping'
+  | 'ready'
+  | 'stopping'
+  | 'stopped'
+  | 'starting'
+  | 'terminating'
+  | 'terminated'
+  | 'failed';
+
+/** States a machine leaves by itself: the model polls faster while one is seen. */
+export const TRANSITIONAL_STATES: ReadonlyArray<MachineState> = [
+  'requesting',
+  'pending',
+  'connecting',
+  'bootstrapping',
+  'stopping',
+  'starting',
+  'terminating'
+];
+
+/** States in which a machine can be stopped. */
+export const STOPPABLE_STATES: ReadonlyArray<MachineState> = [
+  'pending',
+  'connecting',
+  'bootstrapping',
+  'ready'
+];
+
+/** A machine as the REST API returns it. */
+export interface IMachine {
+  id: string;
+  instance_id?: string | null;
+  name: string;
+  instance_type: string;
+  image_id: string;
+  region: string;
+  spot?: boolean;
+  state: MachineState;
+  state_since: string;
+  launched_at?: string | null;
+  message?: string | null;
+  address?: string | null;
+  gpu_label?: string;
+  price_per_hour?: number | null;
+  kernelspecs: string[];
+}
+
+/** The payload of a machine lifecycle event. */
+export interface IMachineEvent {
+  machine_id: string;
+  state: MachineState;
+  message?: string | null;
+}
+
+/** The typed REST calls the model uses (an interface so tests can fake it). */
+export interface ICloudLabAPI {
+  getStatus(): Promise<IStatus>;
+  listInstanceTypes(): Promise<IInstanceType[]>;
+  listImages(): Promise<IImage[]>;
+  listMachines(): Promise<IMachine[]>;
+  launchMachine(request: ILaunchRequest): Promise<IMachine>;
+  stopMachine(id: string): Promise<IMachine>;
+  startMachine(id: string): Promise<IMachine>;
+  terminateMachine(id: string): Promise<IMachine>;
+}
+
+/** The machines model, shared by the panel, the commands and the launcher. */
+export interface ICloudLabModel extends IDisposable {
+  /** Emitted when anything the views show changes. */
+  readonly changed: ISignal<ICloudLabModel, void>;
+  /** Emitted after the set of ready machines (or their kernelspecs) changed. */
+  readonly readyMachinesChanged: ISignal<ICloudLabModel, void>;
+  readonly status: IStatus | null;
+  readonly instanceTypes: ReadonlyArray<IInstanceType>;
+  readonly images: ReadonlyArray<IImage>;
+  readonly machines: ReadonlyArray<IMachine>;
+  /** The last error met while loading, if any. */
+  readonly loadError: string | null;
+  /** Whether the first load finished. */
+  readonly loaded: boolean;
+  /** Machines in state ready. */
+  readonly readyMachines: ReadonlyArray<IMachine>;
+  findMachine(id: string): IMachine | undefined;
+  refresh(): Promise<void>;
+  launch(request: ILaunchRequest): Promise<IMachine>;
+  stop(id: string): Promise<IMachine>;
+  start(id: string): Promise<IMachine>;
+  terminate(id: string): Promise<IMachine>;
+}
+
+/** The machines model token. */
+export const ICloudLabModel = new Token<ICloudLabModel>(
+  'jupyter-cloudlab:ICloudLabModel',
+  'The CloudLab machines model: machines, catalog and lifecycle actions.'
+);

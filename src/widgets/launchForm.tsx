@@ -1,0 +1,145 @@
+import { TranslationBundle } from '@jupyterlab/translation';
+import { Button, HTMLSelect, InputGroup } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { ILaunchDefaults, pick } from '../defaults';
+import { IImage, IInstanceType } from '../tokens';
+import { imageLabel, instanceTypeLabel } from './format';
+
+/** What the form asks to launch. */
+export interface ILaunchFormValues {
+  name: string;
+  instance_type: string;
+  image_id: string;
+  disk_gib?: number;
+  spot: boolean;
+}
+
+export interface ILaunchFormProps {
+  instanceTypes: ReadonlyArray<IInstanceType>;
+  images: ReadonlyArray<IImage>;
+  defaults: ILaunchDefaults;
+  trans: TranslationBundle;
+  /** Resolves true when the launch was accepted. */
+  onLaunch: (values: ILaunchFormValues) => Promise<boolean>;
+}
+
+/** The launch form: name, instance type, image, disk, spot. */
+export function LaunchForm(props: ILaunchFormProps): JSX.Element {
+  const { instanceTypes, images, defaults, trans } = props;
+  const [name, setName] = React.useState('');
+  const [instanceType, setInstanceType] = React.useState('');
+  const [imageId, setImageId] = React.useState('');
+  const [disk, setDisk] = React.useState(String(defaults.diskGib));
+  const [spot, setSpot] = React.useState(false);
+  const [busy, setBusy] = React.useState(false);
+
+  // Until the user picks one, follow the defaults and the catalog.
+  const typeValue =
+    instanceType ||
+    pick(
+      instanceTypes.map(t => t.name),
+      defaults.instanceType
+    );
+  const imageValue =
+    imageId ||
+    pick(
+      images.map(i => i.id),
+      defaults.imageId
+    );
+  const canLaunch = !busy && !!typeValue && !!imageValue;
+
+  const onSubmit = async (event: React.FormEvent) => {
+    event.preventDefault();
+    if (!canLaunch) {
+      return;
+    }
+    setBusy(true);
+    const diskGib = parseInt(disk, 10);
+    try {
+      const accepted = await props.onLaunch({
+        name: name.trim(),
+        instance_type: typeValue,
+        image_id: imageValue,
+        disk_gib: Number.isNaN(diskGib) ? undefined : diskGib,
+        spot
+      });
+      if (accepted) {
+        setName('');
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form
+      className="jp-CloudLab-form"
+      onSubmit={onSubmit}
+      aria-label={trans.__('Launch a machine')}
+    >
+      <label className="jp-CloudLab-field">
+        <span>{trans.__('Name')}</span>
+        <InputGroup
+          data-testid="cloudlab-name"
+          type="text"
+          value={name}
+          placeholder={trans.__('Defaults to the instance type')}
+          onChange={e => setName(e.currentTarget.value)}
+        />
+      </label>
+      <label className="jp-CloudLab-field">
+        <span>{trans.__('Instance type')}</span>
+        <HTMLSelect
+          data-testid="cloudlab-instance-type"
+          value={typeValue}
+          onChange={e => setInstanceType(e.currentTarget.value)}
+          options={instanceTypes.map(t => ({
+            value: t.name,
+            label: instanceTypeLabel(t, trans)
+          }))}
+        />
+      </label>
+      <label className="jp-CloudLab-field">
+        <span>{trans.__('Image')}</span>
+        <HTMLSelect
+          data-testid="cloudlab-image"
+          value={imageValue}
+          onChange={e => setImageId(e.currentTarget.value)}
+          options={images.map(i => ({ value: i.id, label: imageLabel(i) }))}
+        />
+      </label>
+      <div className="jp-CloudLab-row">
+        <label className="jp-CloudLab-field jp-CloudLab-disk">
+          <span>{trans.__('Disk (GiB)')}</span>
+          <InputGroup
+            data-testid="cloudlab-disk"
+            type="number"
+            min={8}
+            max={16384}
+            step={1}
+            value={disk}
+            onChange={e => setDisk(e.currentTarget.value)}
+          />
+        </label>
+        <label className="jp-CloudLab-checkbox">
+          <input
+            data-testid="cloudlab-spot"
+            type="checkbox"
+            checked={spot}
+            onChange={e => setSpot(e.currentTarget.checked)}
+          />
+          <span>{trans.__('Spot (cheaper, can be reclaimed)')}</span>
+        </label>
+      </div>
+      <Button
+        data-testid="cloudlab-launch"
+        className="jp-mod-styled jp-mod-accept"
+        type="submit"
+        disabled={!canLaunch}
+      >
+        {busy ? trans.__('Launching…') : trans.__('Launch')}
+      </Button>
+    </form>
+  );
+}

@@ -1,0 +1,279 @@
+"""Test helpers for kernels: a real "machine" gateway (a jupyter_server subprocess) and a kernel
+websocket client that speaks both the v1 and the legacy protocol.
+
+Kept free of fixtures so any test module can use them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.jsonutil import json_default
+from jupyter_client.session import Session
+from jupyter_server.services.kernels.connection.base import (
+    deserialize_binary_message,
+    deserialize_msg_from_ws_v1,
+    serialize_msg_to_ws_v1,
+)
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
+# Waits are generous: CI runners with 2 slow cores take several seconds to start a kernel.
+SERVER_START_TIMEOUT = 120.0
+MESSAGE_TIMEOUT = 120.0
+
+# Extensions a plain environment may enable; the machine's gateway needs none of them.
+_EXTENSIONS_OFF = {
+    "jupyter_cloudlab": False,
+    "jupyterlab": False,
+    "jupyter_lsp": False,
+    "notebook_shim": False,
+    "notebook": False,
+    "jupyter_server_terminals": False,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RemoteServer:
+    """A headless jupyter_server in its own process, HOME and Jupyter dirs: "the machine"."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    token: str
+    home: Path
+    log_path: Path
+
+    def request(self, method: str, path: str, body: Any = None, timeout: float = 30.0) -> Any:
+        """Blocking JSON request (for fixtures and teardown, outside the event loop)."""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            f"{self.url}/{path.lstrip('/')}",
+            data=data if data is not None else (b"" if method == "POST" else None),
+            method=method,
+            headers={"Authorization": f"token {self.token}"},
+        )
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+    async def fetch(self, method: str, path: str, body: Any = None) -> Any:
+        """Non-blocking JSON request (inside async tests, beside the local server)."""
+        req = HTTPRequest(
+            f"{self.url}/{path.lstrip('/')}",
+            method=method,
+            headers={"Authorization": f"token {self.token}"},
+            body=json.dumps(body) if body is not None else (b"" if method == "POST" else None),
+            request_timeout=60,
+        )
+        resp = await AsyncHTTPClient().fetch(req)
+        return json.loads(resp.body) if resp.body else None
+
+    async def open_channel(self, kernel_id: str, session_id: str) -> KernelChannel:
+        """Connect straight to the machine's kernel websocket, bypassing the local server."""
+        url = self.url.replace("http", "ws", 1)
+        req = HTTPRequest(
+            f"{url}/api/kernels/{kernel_id}/channels?session_id={session_id}",
+            headers={"Authorization": f"token {self.token}"},
+            connect_timeout=60,
+        )
+        return KernelChannel(await websocket_connect(req, subprotocols=[V1_PROTOCOL]))
+
+    def delete_all_kernels(self) -> None:
+        for kernel in self.request("GET", "api/kernels"):
+            with contextlib.suppress(urllib.error.HTTPError):  # went away meanwhile
+                self.request("DELETE", f"api/kernels/{kernel['id']}", timeout=60)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
+
+
+def start_remote_server(root: Path, timeout: float = SERVER_START_TIMEOUT) -> RemoteServer:
+    """Start a jupyter_server on 127.0.0.1 with a random token; wait until /api/status answers."""
+    home = root / "home"
+    for sub in ("home", "config", "data", "runtime"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    # The user config dir has the last word, so this turns off extensions enabled elsewhere.
+    (root / "config" / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": _EXTENSIONS_OFF}})
+    )
+    token = secrets.token_hex(16)
+    port = free_port()
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(root / "config"),
+        "JUPYTER_DATA_DIR": str(root / "data"),
+        "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
+        # Kernelspecs say "python": the one of this environment.
+        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+    }
+    log_path = root / "server.log"
+    args = [
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        "--ServerApp.open_browser=False",
+        "--ServerApp.allow_root=True",  # CI containers run as root
+        f"--ServerApp.root_dir={home}",
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=home)
+    server = RemoteServer(process, f"http://127.0.0.1:{port}", token, home, log_path)
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"remote server exited:\n{log_path.read_text()}")
+        try:
+            server.request("GET", "api/status", timeout=5)
+            return server
+        except (OSError, urllib.error.URLError):
+            if time.monotonic() > deadline:
+                server.stop()
+                raise TimeoutError(f"remote server not up:\n{log_path.read_text()}") from None
+            time.sleep(0.2)
+
+
+@dataclass
+class KernelMessage:
+    channel: str
+    msg_type: str
+    parent_msg_id: str | None
+    content: dict[str, Any]
+
+
+@dataclass
+class ExecuteResult:
+    stdout: str
+    reply: dict[str, Any]
+    messages: list[KernelMessage] = field(default_factory=list)
+
+
+class KernelChannel:
+    """A kernel websocket as a frontend uses it, in whichever protocol the server selected."""
+
+    def __init__(self, ws: WebSocketClientConnection) -> None:
+        self.ws = ws
+        self.protocol = ws.selected_subprotocol
+        self.session = Session(username="test")
+
+    async def send(self, channel: str, msg_type: str, content: dict[str, Any]) -> str:
+        msg = self.session.msg(msg_type, content)
+        if self.protocol == V1_PROTOCOL:
+            parts = [
+                json.dumps(msg[key], default=json_default).encode()
+                for key in ("header", "parent_header", "metadata", "content")
+            ]
+            await self.ws.write_message(serialize_msg_to_ws_v1(parts, channel), binary=True)
+        else:
+            frame = {**msg, "channel": channel, "buffers": []}
+            await self.ws.write_message(json.dumps(frame, default=json_default))
+        return str(msg["header"]["msg_id"])
+
+    async def recv(self, timeout: float = MESSAGE_TIMEOUT) -> KernelMessage | None:
+        """The next message, or None when the server closed the socket."""
+        frame = await asyncio.wait_for(self.ws.read_message(), timeout)
+        if frame is None:
+            return None
+        if self.protocol == V1_PROTOCOL:
+            assert isinstance(frame, bytes), "v1 frames are binary"
+            channel, parts = deserialize_msg_from_ws_v1(frame)
+            header, parent, _metadata, content = (json.loads(p) for p in parts[:4])
+        else:
+            msg = (
+                deserialize_binary_message(frame) if isinstance(frame, bytes) else json.loads(frame)
+            )
+            channel, header, parent, content = (
+                msg["channel"],
+                msg["header"],
+                msg["parent_header"],
+                msg["content"],
+            )
+        return KernelMessage(channel, header["msg_type"], (parent or {}).get("msg_id"), content)
+
+    async def execute(self, code: str, timeout: float = MESSAGE_TIMEOUT) -> ExecuteResult:
+        msg_id = await self.send_execute(code)
+        return await self.collect(msg_id, timeout)
+
+    async def send_execute(self, code: str) -> str:
+        content = {"code": code, "silent": False, "store_history": False, "allow_stdin": False}
+        return await self.send("shell", "execute_request", content)
+
+    async def wait_for_stdout(
+        self, msg_id: str, text: str, timeout: float = MESSAGE_TIMEOUT
+    ) -> None:
+        """Read until the execution ``msg_id`` has printed ``text``."""
+        out = ""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while text not in out:
+            msg = await self.recv(deadline - asyncio.get_running_loop().time())
+            assert msg is not None, "socket closed while waiting for output"
+            if msg.parent_msg_id == msg_id and msg.msg_type == "stream":
+                out += msg.content.get("text", "")
+
+    async def collect(self, msg_id: str, timeout: float = MESSAGE_TIMEOUT) -> ExecuteResult:
+        """Read until the execution's reply and its idle status; gather its stdout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        stdout, reply, idle = "", None, False
+        messages: list[KernelMessage] = []
+        while reply is None or not idle:
+            msg = await self.recv(deadline - loop.time())
+            assert msg is not None, "socket closed before the execution finished"
+            if msg.parent_msg_id != msg_id:
+                continue
+            messages.append(msg)
+            if msg.msg_type == "stream" and msg.content.get("name") == "stdout":
+                stdout += msg.content.get("text", "")
+            elif msg.msg_type == "execute_reply":
+                reply = msg.content
+            elif msg.msg_type == "status" and msg.content.get("execution_state") == "idle":
+                idle = True
+        return ExecuteResult(stdout, reply, messages)
+
+    async def wait_closed(self, timeout: float = MESSAGE_TIMEOUT) -> None:
+        """Drain until the server closes the socket."""
+        while await self.recv(timeout) is not None:
+            pass
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+async def open_kernel_channel(
+    jp_ws_fetch: Any, kernel_id: str, *, v1: bool = True, session_id: str | None = None
+) -> KernelChannel:
+    """Open a kernel's channels on the local server like JupyterLab 4 (v1) or older (legacy)."""
+    params = {"session_id": session_id or secrets.token_hex(8)}
+    kwargs: dict[str, Any] = {"subprotocols": [V1_PROTOCOL]} if v1 else {}
+    ws = await jp_ws_fetch("api", "kernels", kernel_id, "channels", params=params, **kwargs)
+    return KernelChannel(ws)

@@ -1,0 +1,305 @@
+"""Local kernels and a machine's kernels in one jupyter server, as a user meets them.
+
+"The machine" is a real jupyter_server subprocess with its own HOME; the local server is
+pytest-jupyter's, configured with our kernel manager, kernelspec manager and websocket class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from tornado.httpclient import HTTPClientError
+from traitlets.config import Config
+
+from jupyter_cloudlab.kernels.config import attach_gateways, mixing_server_config
+from jupyter_cloudlab.kernels.gateways import Gateway, GatewayRegistry
+from tests.kernel_helpers import (
+    V1_PROTOCOL,
+    RemoteServer,
+    open_kernel_channel,
+    start_remote_server,
+)
+
+# Until a tests/conftest.py (or the package's pytest11 plugin) loads it for every module.
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+MACHINE_ID = "m-test"
+REMOTE_PYTHON = f"cloudlab.{MACHINE_ID}.python3"
+WHERE_AM_I = "import os; print(os.path.expanduser('~'))"
+
+
+@pytest_asyncio.fixture
+async def jp_asyncio_loop() -> AsyncIterator[asyncio.AbstractEventLoop]:
+    """Run pytest-jupyter's server on the loop pytest-asyncio runs the tests on.
+
+    With ``asyncio_mode = "auto"`` pytest-asyncio runs async tests on its own loop, while
+    pytest-jupyter starts the server on another one: requests then hang. (Belongs in a conftest.)
+    """
+    yield asyncio.get_running_loop()
+
+
+@pytest.fixture(scope="module")
+def remote_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteServer]:
+    server = start_remote_server(tmp_path_factory.mktemp("machine"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def jp_server_config() -> Config:
+    return Config({"ServerApp": {**mixing_server_config(), "jpserver_extensions": {}}})
+
+
+@pytest.fixture
+def registry(jp_serverapp: Any, remote_server: RemoteServer) -> Iterator[GatewayRegistry]:
+    registry = GatewayRegistry()
+    assert attach_gateways(jp_serverapp, registry)
+    registry.add(
+        Gateway(MACHINE_ID, "trainer", remote_server.url, remote_server.token, "g5.xlarge")
+    )
+    yield registry
+    remote_server.delete_all_kernels()
+
+
+async def fetch_json(jp_fetch: Any, *parts: str, method: str = "GET", body: Any = None) -> Any:
+    kwargs: dict[str, Any] = {"method": method}
+    if body is not None:
+        kwargs["body"] = json.dumps(body)
+    elif method == "POST":
+        kwargs["body"] = b""
+    if method == "DELETE":
+        kwargs.pop("body", None)
+    response = await jp_fetch(*parts, **kwargs)
+    return json.loads(response.body) if response.body else None
+
+
+async def start_kernel(jp_fetch: Any, name: str) -> str:
+    model = await fetch_json(jp_fetch, "api", "kernels", method="POST", body={"name": name})
+    assert model["name"] == name
+    return str(model["id"])
+
+
+async def remote_kernel_ids(remote_server: RemoteServer) -> set[str]:
+    return {k["id"] for k in await remote_server.fetch("GET", "api/kernels")}
+
+
+async def local_kernel_ids(jp_fetch: Any) -> set[str]:
+    return {k["id"] for k in await fetch_json(jp_fetch, "api", "kernels")}
+
+
+async def test_kernelspecs_list_local_and_machine_specs(
+    jp_fetch: Any, registry: GatewayRegistry
+) -> None:
+    # When the launcher lists kernelspecs
+    listing = await fetch_json(jp_fetch, "api", "kernelspecs")
+
+    # Then the local python3 and the machine's python3, labelled with the machine, are both there
+    specs = listing["kernelspecs"]
+    assert "python3" in specs
+    remote = specs[REMOTE_PYTHON]
+    assert remote["name"] == REMOTE_PYTHON
+    assert remote["spec"]["display_name"].endswith(" · trainer · g5.xlarge")
+    assert remote["spec"]["metadata"]["cloudlab"]["machine_id"] == MACHINE_ID
+    assert listing["default"] == "python3"
+    # And the single-spec endpoint and the logo (served through the machine) work too
+    single = await fetch_json(jp_fetch, "api", "kernelspecs", REMOTE_PYTHON)
+    assert single["spec"]["display_name"] == remote["spec"]["display_name"]
+    logo_url = remote["resources"]["logo-64x64"]
+    assert logo_url.endswith(f"/kernelspecs/{REMOTE_PYTHON}/logo-64x64.png")
+    logo = await jp_fetch("kernelspecs", REMOTE_PYTHON, "logo-64x64.png")
+    assert logo.body.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("v1", [True, False], ids=["v1-protocol", "legacy-protocol"])
+async def test_remote_kernel_runs_on_the_machine(
+    jp_fetch: Any,
+    jp_ws_fetch: Any,
+    registry: GatewayRegistry,
+    remote_server: RemoteServer,
+    v1: bool,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given no kernelspec listing has happened yet
+    # When a kernel is started by its machine-prefixed name
+    kernel_id = await start_kernel(jp_fetch, REMOTE_PYTHON)
+
+    # Then it runs on the machine, under the same id, and is listed locally under our name
+    assert kernel_id in await remote_kernel_ids(remote_server)
+    listed = {k["id"]: k for k in await fetch_json(jp_fetch, "api", "kernels")}
+    assert listed[kernel_id]["name"] == REMOTE_PYTHON
+    model = await fetch_json(jp_fetch, "api", "kernels", kernel_id)
+    assert model["name"] == REMOTE_PYTHON
+
+    # And code sent over the local websocket runs there, in the protocol the client offered
+    channel = await open_kernel_channel(jp_ws_fetch, kernel_id, v1=v1)
+    assert channel.protocol == (V1_PROTOCOL if v1 else None)
+    result = await channel.execute(WHERE_AM_I)
+    assert result.reply["status"] == "ok"
+    assert result.stdout.strip() == str(remote_server.home)
+    channel.close()
+    # And the machine's token never reached a log line
+    assert remote_server.token not in caplog.text
+
+
+async def test_interrupt_restart_shutdown_over_rest(
+    jp_fetch: Any, jp_ws_fetch: Any, registry: GatewayRegistry, remote_server: RemoteServer
+) -> None:
+    kernel_id = await start_kernel(jp_fetch, REMOTE_PYTHON)
+    channel = await open_kernel_channel(jp_ws_fetch, kernel_id)
+
+    # Interrupt: a long sleep ends with KeyboardInterrupt
+    msg_id = await channel.send_execute(
+        "import time; print('sleeping', flush=True); time.sleep(600)"
+    )
+    await channel.wait_for_stdout(msg_id, "sleeping")
+    await jp_fetch("api", "kernels", kernel_id, "interrupt", method="POST", body=b"")
+    result = await channel.collect(msg_id)
+    assert result.reply["status"] == "error"
+    assert result.reply["ename"] == "KeyboardInterrupt"
+
+    # Restart: the kernel's state is gone, the same websocket keeps working
+    await channel.execute("marker = 1")
+    model = await fetch_json(jp_fetch, "api", "kernels", kernel_id, "restart", method="POST")
+    assert model["id"] == kernel_id
+    assert model["name"] == REMOTE_PYTHON
+    result = await channel.execute("print('marker' in globals())")
+    assert result.stdout.strip() == "False"
+
+    # Shutdown: gone on the machine and here; the browser's socket is closed, not left dead
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+    assert kernel_id not in await remote_kernel_ids(remote_server)
+    assert kernel_id not in await local_kernel_ids(jp_fetch)
+    await channel.wait_closed()
+    with pytest.raises(HTTPClientError) as e:
+        await jp_fetch("api", "kernels", kernel_id)
+    assert e.value.code == 404
+
+
+async def test_local_kernel_runs_beside_a_remote_one(
+    jp_fetch: Any,
+    jp_ws_fetch: Any,
+    registry: GatewayRegistry,
+    remote_server: RemoteServer,
+    jp_home_dir: Path,
+) -> None:
+    # Given a remote kernel and a local kernel
+    remote_id = await start_kernel(jp_fetch, REMOTE_PYTHON)
+    local_id = await start_kernel(jp_fetch, "python3")
+
+    # Then both are listed
+    assert {remote_id, local_id} <= await local_kernel_ids(jp_fetch)
+
+    # And each runs where it should
+    local = await open_kernel_channel(jp_ws_fetch, local_id)
+    remote = await open_kernel_channel(jp_ws_fetch, remote_id)
+    local_home, remote_home = await asyncio.gather(
+        local.execute(WHERE_AM_I), remote.execute(WHERE_AM_I)
+    )
+    assert remote_home.stdout.strip() == str(remote_server.home)
+    assert local_home.stdout.strip() == str(jp_home_dir)
+    local.close()
+    remote.close()
+    await jp_fetch("api", "kernels", local_id, method="DELETE")
+
+
+async def test_output_printed_while_away_arrives_on_reconnect(
+    jp_fetch: Any, jp_ws_fetch: Any, registry: GatewayRegistry, remote_server: RemoteServer
+) -> None:
+    # Given a cell that prints after the browser went away
+    kernel_id = await start_kernel(jp_fetch, REMOTE_PYTHON)
+    session_id = secrets.token_hex(8)
+    channel = await open_kernel_channel(jp_ws_fetch, kernel_id, session_id=session_id)
+    code = "import time; print('before', flush=True); time.sleep(3); print('after', flush=True)"
+    msg_id = await channel.send_execute(code)
+    await channel.wait_for_stdout(msg_id, "before")
+    channel.close()
+    await channel.wait_closed()
+
+    # When the same session comes back after the cell finished on the machine
+    await wait_until_idle(remote_server, kernel_id)
+    channel = await open_kernel_channel(jp_ws_fetch, kernel_id, session_id=session_id)
+
+    # Then the output printed meanwhile is replayed
+    result = await channel.collect(msg_id)
+    assert "after" in result.stdout
+    channel.close()
+
+
+async def test_browser_socket_closes_when_the_upstream_closes(
+    jp_fetch: Any, jp_ws_fetch: Any, registry: GatewayRegistry, remote_server: RemoteServer
+) -> None:
+    # Given a browser connected through us
+    kernel_id = await start_kernel(jp_fetch, REMOTE_PYTHON)
+    session_id = secrets.token_hex(8)
+    browser = await open_kernel_channel(jp_ws_fetch, kernel_id, session_id=session_id)
+    await browser.execute("1")
+
+    # When the machine drops our upstream (here: it replaces it, as it does a stale session)
+    direct = await remote_server.open_channel(kernel_id, session_id)
+
+    # Then the browser's socket is closed, not left open and dead
+    await browser.wait_closed()
+    direct.close()
+
+
+async def test_removing_the_machine_removes_its_specs_and_kernels(
+    jp_fetch: Any, jp_ws_fetch: Any, registry: GatewayRegistry, remote_server: RemoteServer
+) -> None:
+    kernel_id = await start_kernel(jp_fetch, REMOTE_PYTHON)
+    assert REMOTE_PYTHON in (await fetch_json(jp_fetch, "api", "kernelspecs"))["kernelspecs"]
+    browser = await open_kernel_channel(jp_ws_fetch, kernel_id)
+
+    # When the machine stops (the orchestrator removes its gateway)
+    registry.remove(MACHINE_ID)
+
+    # Then its kernelspecs and kernels leave our lists; the kernel itself was not touched
+    specs = (await fetch_json(jp_fetch, "api", "kernelspecs"))["kernelspecs"]
+    assert not [name for name in specs if name.startswith("cloudlab.")]
+    assert kernel_id not in await local_kernel_ids(jp_fetch)
+    assert kernel_id in await remote_kernel_ids(remote_server)
+    # And the browser's socket closes, so JupyterLab shows the kernel's state
+    await browser.wait_closed()
+    # And starting one names the problem rather than failing obscurely
+    with pytest.raises(HTTPClientError) as e:
+        await start_kernel(jp_fetch, REMOTE_PYTHON)
+    assert e.value.code == 503
+
+
+async def test_local_shutdown_detaches_remote_kernels(
+    jp_fetch: Any, jp_serverapp: Any, registry: GatewayRegistry, remote_server: RemoteServer
+) -> None:
+    remote_id = await start_kernel(jp_fetch, REMOTE_PYTHON)
+    local_id = await start_kernel(jp_fetch, "python3")
+
+    # When the local server shuts its kernels down
+    await jp_serverapp.kernel_manager.shutdown_all()
+
+    # Then the local kernel is gone and the remote one still runs on the machine
+    assert await local_kernel_ids(jp_fetch) == set()
+    assert local_id not in jp_serverapp.kernel_manager
+    assert remote_id in await remote_kernel_ids(remote_server)
+
+    # And it can be adopted again (what the orchestrator does at start)
+    assert remote_id in await jp_serverapp.kernel_manager.adopt_kernels(MACHINE_ID)
+    assert remote_id in await local_kernel_ids(jp_fetch)
+
+
+async def wait_until_idle(
+    remote_server: RemoteServer, kernel_id: str, timeout: float = 120
+) -> None:
+    """Wait (not assert) until the machine reports the kernel idle."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        model = await remote_server.fetch("GET", f"api/kernels/{kernel_id}")
+        if model["execution_state"] == "idle":
+            return
+        await asyncio.sleep(0.25)
+    raise TimeoutError(f"kernel {kernel_id} never went idle")

@@ -1,0 +1,203 @@
+import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
+import { expect, Locator } from '@playwright/test';
+
+/** The states a machine goes through (see jupyter_cloudlab/openapi.yaml). */
+export type MachineState =
+  | 'requesting'
+  | 'pending'
+  | 'connecting'
+  | 'bootstrapping'
+  | 'ready'
+  | 'stopping'
+  | 'stopped'
+  | 'starting'
+  | 'terminating'
+  | 'terminated'
+  | 'failed';
+
+export interface ILaunchOptions {
+  instanceType?: string;
+  imageId?: string;
+  diskGib?: number;
+  spot?: boolean;
+}
+
+/**
+ * Selectors and actions of the CloudLab panel and its launcher sections.
+ */
+export class CloudLabHelper {
+  static readonly PANEL_ID = 'jupyter-cloudlab-panel';
+
+  constructor(readonly page: IJupyterLabPageFixture) {}
+
+  /** The side panel. */
+  get panel(): Locator {
+    return this.page.locator(`#${CloudLabHelper.PANEL_ID}`);
+  }
+
+  /** The side bar tab that opens the panel. */
+  get tab(): Locator {
+    return this.page.locator(
+      `.jp-SideBar .lm-TabBar-tab[data-id="${CloudLabHelper.PANEL_ID}"]`
+    );
+  }
+
+  get sandboxBanner(): Locator {
+    return this.byTestId('cloudlab-sandbox-banner');
+  }
+  get nameInput(): Locator {
+    return this.byTestId('cloudlab-name');
+  }
+  get instanceTypeSelect(): Locator {
+    return this.byTestId('cloudlab-instance-type');
+  }
+  get imageSelect(): Locator {
+    return this.byTestId('cloudlab-image');
+  }
+  get diskInput(): Locator {
+    return this.byTestId('cloudlab-disk');
+  }
+  get spotCheckbox(): Locator {
+    return this.byTestId('cloudlab-spot');
+  }
+  get launchButton(): Locator {
+    return this.byTestId('cloudlab-launch');
+  }
+  get error(): Locator {
+    return this.byTestId('cloudlab-error');
+  }
+
+  /** An element of the panel by its `data-testid`. */
+  byTestId(testId: string): Locator {
+    return this.panel.locator(`[data-testid="${testId}"]`);
+  }
+
+  /** The row of the machine with this name. */
+  machine(name: string): Locator {
+    return this.panel.locator(
+      `[data-testid="cloudlab-machine"][data-name="${name}"]`
+    );
+  }
+
+  /** The launcher shown in the main area (others may sit in hidden tabs). */
+  get launcher(): Locator {
+    return this.page.locator('.jp-Launcher:visible');
+  }
+
+  /** The launcher cards of a machine's section ("CloudLab · <name>"). */
+  launcherCards(machineName: string): Locator {
+    return this.launcher.locator(
+      `.jp-LauncherCard[data-category="CloudLab · ${machineName}"]`
+    );
+  }
+
+  /** A card of the shown launcher by its text (e.g. a kernel display name). */
+  launcherCard(text: string): Locator {
+    return this.launcher.locator('.jp-LauncherCard', { hasText: text });
+  }
+
+  async openPanel(): Promise<void> {
+    await this.page.sidebar.openTab(CloudLabHelper.PANEL_ID);
+    await expect(this.panel).toBeVisible();
+    // The catalog has loaded when the launch form has a choice.
+    await expect(this.launchButton).toBeVisible();
+  }
+
+  /**
+   * Launch a machine; resolves when its row is shown. Without options, the
+   * form's defaults are used.
+   */
+  async launch(name: string, options: ILaunchOptions = {}): Promise<void> {
+    await expect(this.launchButton).toBeEnabled({ timeout: 30_000 });
+    await this.nameInput.fill(name);
+    if (options.instanceType) {
+      await this.instanceTypeSelect.selectOption(options.instanceType);
+    }
+    if (options.imageId) {
+      await this.imageSelect.selectOption(options.imageId);
+    }
+    if (options.diskGib !== undefined) {
+      await this.diskInput.fill(String(options.diskGib));
+    }
+    if (options.spot !== undefined) {
+      await this.spotCheckbox.setChecked(options.spot);
+    }
+    await this.launchButton.click();
+    await expect(this.machine(name)).toHaveCount(1, { timeout: 30_000 });
+  }
+
+  /** The machine's id (for REST clean-up). */
+  async machineId(name: string): Promise<string | null> {
+    return this.machine(name).getAttribute('data-machine-id');
+  }
+
+  /** The machine's state, or null when it is not listed. */
+  async state(name: string): Promise<string | null> {
+    const row = this.machine(name);
+    if ((await row.count()) === 0) {
+      return null;
+    }
+    return row.getAttribute('data-state');
+  }
+
+  /**
+   * Wait until the machine is in `state`; fail at once (with the machine's
+   * message) if it fails instead.
+   */
+  async waitForState(
+    name: string,
+    state: MachineState,
+    timeout = 120_000
+  ): Promise<void> {
+    await expect
+      .poll(
+        async () => {
+          const current = await this.state(name);
+          if (current === 'failed' && state !== 'failed') {
+            const message = await this.machine(name).innerText();
+            throw new Error(`Machine ${name} failed: ${message}`);
+          }
+          return current;
+        },
+        { timeout, intervals: [250, 500, 1000] }
+      )
+      .toBe(state);
+  }
+
+  async stop(name: string): Promise<void> {
+    await this.machine(name).locator('[data-testid="cloudlab-stop"]').click();
+  }
+
+  async start(name: string): Promise<void> {
+    await this.machine(name).locator('[data-testid="cloudlab-start"]').click();
+  }
+
+  /** Terminate, confirming the dialog. */
+  async terminate(name: string): Promise<void> {
+    await this.machine(name)
+      .locator('[data-testid="cloudlab-terminate"]')
+      .click();
+    const dialog = this.page.locator('.jp-Dialog');
+    await expect(dialog).toBeVisible();
+    await dialog.locator('.jp-mod-accept').click();
+    await expect(dialog).toHaveCount(0);
+  }
+
+  /** Open a new launcher tab. */
+  async openLauncher(): Promise<void> {
+    await this.page.evaluate(async () => {
+      await (window as any).jupyterapp.commands.execute('launcher:create');
+    });
+    await expect(this.launcher).toHaveCount(1);
+  }
+
+  /** Terminate through the REST API, ignoring errors (test clean-up). */
+  async terminateById(id: string | null): Promise<void> {
+    if (!id) {
+      return;
+    }
+    await this.page.request
+      .delete(`cloudlab/api/machines/${encodeURIComponent(id)}`)
+      .catch(() => undefined);
+  }
+}
