@@ -1,4 +1,4 @@
-import { Event, KernelSpec } from '@jupyterlab/services';
+import { Event, KernelSpec, ServerConnection } from '@jupyterlab/services';
 import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -77,6 +77,11 @@ export class CloudLabModel implements ICloudLabModel {
 
   get loaded(): boolean {
     return this._loaded;
+  }
+
+  /** Whether the last load found no CloudLab API (server extension missing). */
+  get apiMissing(): boolean {
+    return this._apiMissing;
   }
 
   /** The poll, exposed for tests and for callers that await a tick. */
@@ -173,9 +178,7 @@ export class CloudLabModel implements ICloudLabModel {
     const failed = [status, types, images].find(r => r.status === 'rejected');
     this._catalogLoaded = failed === undefined;
     if (failed) {
-      this._loadError = Private.errorMessage(
-        (failed as PromiseRejectedResult).reason
-      );
+      this._setLoadError((failed as PromiseRejectedResult).reason);
     }
     this._changed.emit();
   }
@@ -187,7 +190,7 @@ export class CloudLabModel implements ICloudLabModel {
       machines = await this._api.listMachines();
     } catch (error) {
       if (!this._isDisposed) {
-        this._loadError = Private.errorMessage(error);
+        this._setLoadError(error);
         this._changed.emit();
       }
       throw error;
@@ -199,9 +202,17 @@ export class CloudLabModel implements ICloudLabModel {
     this._applied = seq;
     if (this._catalogLoaded) {
       this._loadError = null;
+      this._apiMissing = false;
     }
     this._loaded = true;
     await this._setMachines(machines);
+  }
+
+  private _setLoadError(error: unknown): void {
+    this._loadError = Private.errorMessage(error);
+    this._apiMissing =
+      error instanceof ServerConnection.ResponseError &&
+      error.response.status === 404;
   }
 
   /** Put a machine returned by an action into the list, then reload. */
@@ -277,6 +288,7 @@ export class CloudLabModel implements ICloudLabModel {
   private _catalogLoaded = false;
   private _loaded = false;
   private _loadError: string | null = null;
+  private _apiMissing = false;
   private _readyKey = '';
   private _requested = 0;
   private _applied = 0;

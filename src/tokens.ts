@@ -163,6 +163,8 @@ export interface ICloudLabModel extends IDisposable {
   readonly machines: ReadonlyArray<IMachine>;
   /** The last error met while loading, if any. */
   readonly loadError: string | null;
+  /** Whether the last load found no CloudLab API (server extension missing). */
+  readonly apiMissing: boolean;
   /** Whether the first load finished. */
   readonly loaded: boolean;
   /** Machines in state ready. */

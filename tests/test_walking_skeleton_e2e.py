@@ -4,47 +4,25 @@ the real bootstrap and the machine's jupyter server, the local server mixing ker
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from jupyter_cloudlab.cloud.tags import OWNER_TAG, OWNER_VALUE
+from tests.api_helpers import READY_TIMEOUT
+from tests.api_helpers import api_json as _json
+from tests.api_helpers import moto_state as _moto_state
+from tests.api_helpers import wait_state as _wait_state
 from tests.kernel_helpers import open_kernel_channel
 
-READY_TIMEOUT = 180
 WHERE_AM_I = "import os; print(os.path.expanduser('~'))"
 
 
 @pytest.fixture
 def jp_server_config(cloudlab_server_config: dict[str, Any]) -> dict[str, Any]:
     return cloudlab_server_config
-
-
-async def _json(jp_fetch: Any, *path: str, method: str = "GET", body: Any = None) -> Any:
-    kwargs: dict[str, Any] = {"method": method}
-    if body is not None:
-        kwargs["body"] = json.dumps(body)
-    elif method in ("POST", "DELETE"):
-        kwargs["allow_nonstandard_methods"] = True
-        if method == "POST":
-            kwargs["body"] = ""
-    reply = await jp_fetch(*path, **kwargs)
-    return json.loads(reply.body)
-
-
-async def _wait_state(jp_fetch: Any, machine_id: str, state: str) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + READY_TIMEOUT
-    while True:
-        machine = await _json(jp_fetch, "cloudlab", "api", "machines", machine_id)
-        if machine["state"] == state:
-            return machine
-        assert machine["state"] != "failed", machine["message"]
-        assert asyncio.get_running_loop().time() < deadline, f"still {machine['state']}"
-        await asyncio.sleep(0.3)
 
 
 async def _run_code(jp_fetch: Any, jp_ws_fetch: Any, kernel_name: str, code: str) -> str:
@@ -58,19 +36,6 @@ async def _run_code(jp_fetch: Any, jp_ws_fetch: Any, kernel_name: str, code: str
     return result.stdout.strip()
 
 
-def _moto_state(backend: Any, instance_id: str) -> str:
-    target = backend.ec2.target
-    ec2 = boto3.client(
-        "ec2",
-        region_name=target.region,
-        endpoint_url=target.endpoint_url,
-        aws_access_key_id=target.access_key_id,
-        aws_secret_access_key=target.secret_access_key,
-    )
-    reply = ec2.describe_instances(InstanceIds=[instance_id])
-    return str(reply["Reservations"][0]["Instances"][0]["State"]["Name"])
-
-
 async def test_launch_use_stop_start_terminate(
     cloudlab_backend: Any, cloudlab_data_dir: Path, jp_fetch: Any, jp_ws_fetch: Any
 ) -> None:
@@ -78,7 +43,7 @@ async def test_launch_use_stop_start_terminate(
     images = (await _json(jp_fetch, "cloudlab", "api", "catalog", "images"))["images"]
     image = next(i for i in images if i["family"] == "deep-learning")
     local_home = await _run_code(jp_fetch, jp_ws_fetch, "python3", WHERE_AM_I)
-    assert local_home == os.path.expanduser("~")
+    assert local_home == os.path.expanduser("~")  # noqa: ASYNC240
 
     # When a machine is launched
     launched = await _json(
@@ -107,6 +72,29 @@ async def test_launch_use_stop_start_terminate(
     assert remote_home != local_home
     assert _moto_state(cloudlab_backend, machine["instance_id"]) == "running"
     first_address = machine["address"]
+
+    # And a notebook session on it can be renamed, as JupyterLab does when it opens one
+    session = await _json(
+        jp_fetch,
+        "api",
+        "sessions",
+        method="POST",
+        body={
+            "path": "a.ipynb",
+            "type": "notebook",
+            "name": "a.ipynb",
+            "kernel": {"name": remote_name},
+        },
+    )
+    renamed = await _json(
+        jp_fetch,
+        "api",
+        "sessions",
+        session["id"],
+        method="PATCH",
+        body={"path": "b.ipynb", "name": "b.ipynb"},
+    )
+    assert renamed["path"] == "b.ipynb" and renamed["kernel"]["name"] == remote_name
 
     # When it is stopped
     await _json(jp_fetch, "cloudlab", "api", "machines", machine["id"], "stop", method="POST")
@@ -139,9 +127,7 @@ async def test_launch_use_stop_start_terminate(
     assert not [name for name in specs if name.startswith("cloudlab.")]
 
 
-async def test_launch_is_tagged_and_locked_down(
-    cloudlab_backend: Any, jp_fetch: Any
-) -> None:
+async def test_launch_is_tagged_and_locked_down(cloudlab_backend: Any, jp_fetch: Any) -> None:
     # Given an image; When a machine is launched
     images = (await _json(jp_fetch, "cloudlab", "api", "catalog", "images"))["images"]
     launched = await _json(

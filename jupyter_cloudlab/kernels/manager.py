@@ -245,6 +245,15 @@ class CloudLabKernelManager(AsyncMappingKernelManager):
         except RemoteServerError as e:
             raise self._http_error(e, "interrupt", kernel_id) from e
 
+    def update_env(self, *, kernel_id: str, env: dict[str, str]) -> None:
+        """Local kernels only: a remote kernel's environment was fixed when the machine started it.
+
+        (SessionManager calls this on every session rename; the base class would KeyError.)
+        """
+        if kernel_id in self._remote:
+            return
+        super().update_env(kernel_id=kernel_id, env=env)
+
     async def kernel_model(self, kernel_id: str) -> dict[str, Any]:
         """Live model for a remote kernel; the usual model for a local one.
 

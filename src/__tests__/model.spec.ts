@@ -1,3 +1,5 @@
+import { ServerConnection } from '@jupyterlab/services';
+
 import { CloudLabModel } from '../model';
 import { MACHINE_EVENT_SCHEMA_ID } from '../tokens';
 import { FakeAPI, FakeEvents, FakeKernelSpecs, machine, until } from './fakes';
@@ -143,6 +145,25 @@ describe('CloudLabModel', () => {
     await model.refresh();
     await until(() => model.loadError === null);
     expect(model.loaded).toBe(true);
+  });
+
+  it('tells when the API is missing (server extension not loaded)', async () => {
+    // Given a server without the CloudLab API
+    const response = new Response(null, {
+      status: 404,
+      statusText: 'Not Found'
+    });
+    api.listError = new ServerConnection.ResponseError(
+      response,
+      '404 Not Found'
+    );
+
+    // When the model refreshes
+    await model.refresh();
+    await until(() => model.loadError !== null);
+
+    // Then the panel can say what to do
+    expect(model.apiMissing).toBe(true);
   });
 
   it('shows a launched machine at once', async () => {

@@ -39,7 +39,12 @@ export function formatPrice(
   return trans.__('$%1/h', price.toFixed(digits).replace(/0+$/, ''));
 }
 
-/** "g5.xlarge · 4 vCPU · 16 GiB · 1× A10G 24 GiB · $1.006/h" */
+/** Memory as AWS lists it (22888 MiB) reads better whole: "22 GiB". */
+function roundGib(gib: number): number {
+  return gib >= 1 ? Math.round(gib) : Math.round(gib * 10) / 10;
+}
+
+/** "g5.xlarge · 4 vCPU · 16 GiB · 1× A10G 22 GiB · $1.006/h" */
 export function instanceTypeLabel(
   type: IInstanceType,
   trans: TranslationBundle
@@ -47,7 +52,7 @@ export function instanceTypeLabel(
   const parts = [
     type.name,
     trans.__('%1 vCPU', type.vcpus),
-    trans.__('%1 GiB', type.memory_gib)
+    trans.__('%1 GiB', roundGib(type.memory_gib))
   ];
   if (type.gpu && type.gpu.count > 0) {
     parts.push(
@@ -55,7 +60,7 @@ export function instanceTypeLabel(
         '%1× %2 %3 GiB',
         type.gpu.count,
         type.gpu.model,
-        type.gpu.memory_gib
+        roundGib(type.gpu.memory_gib)
       )
     );
   } else {

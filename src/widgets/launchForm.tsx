@@ -48,6 +48,13 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
       defaults.imageId
     );
   const canLaunch = !busy && !!typeValue && !!imageValue;
+  const typeOptions = instanceTypes.map(t => ({
+    value: t.name,
+    label: instanceTypeLabel(t, trans)
+  }));
+  const imageOptions = images.map(i => ({ value: i.id, label: imageLabel(i) }));
+  const titleOf = (options: { value: string; label: string }[], v: string) =>
+    options.find(o => o.value === v)?.label ?? '';
 
   const onSubmit = async (event: React.FormEvent) => {
     event.preventDefault();
@@ -93,11 +100,9 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
         <HTMLSelect
           data-testid="cloudlab-instance-type"
           value={typeValue}
+          title={titleOf(typeOptions, typeValue)}
           onChange={e => setInstanceType(e.currentTarget.value)}
-          options={instanceTypes.map(t => ({
-            value: t.name,
-            label: instanceTypeLabel(t, trans)
-          }))}
+          options={typeOptions}
         />
       </label>
       <label className="jp-CloudLab-field">
@@ -105,8 +110,9 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
         <HTMLSelect
           data-testid="cloudlab-image"
           value={imageValue}
+          title={titleOf(imageOptions, imageValue)}
           onChange={e => setImageId(e.currentTarget.value)}
-          options={images.map(i => ({ value: i.id, label: imageLabel(i) }))}
+          options={imageOptions}
         />
       </label>
       <div className="jp-CloudLab-row">
@@ -122,14 +128,19 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
             onChange={e => setDisk(e.currentTarget.value)}
           />
         </label>
-        <label className="jp-CloudLab-checkbox">
+        <label
+          className="jp-CloudLab-checkbox"
+          title={trans.__(
+            'Spot machines cost less but AWS can reclaim them at any time.'
+          )}
+        >
           <input
             data-testid="cloudlab-spot"
             type="checkbox"
             checked={spot}
             onChange={e => setSpot(e.currentTarget.checked)}
           />
-          <span>{trans.__('Spot (cheaper, can be reclaimed)')}</span>
+          <span>{trans.__('Spot')}</span>
         </label>
       </div>
       <Button

@@ -95,7 +95,14 @@ function CloudLabView(props: {
   const onAction = (action: MachineAction, machine: IMachine) =>
     void run(ACTION_COMMANDS[action], { id: machine.id });
 
-  const shownError = error ?? model.loadError;
+  const shownError =
+    error ??
+    (model.apiMissing
+      ? trans.__(
+          'The CloudLab server extension does not answer. Is the jupyter_cloudlab package installed and its server extension enabled? (%1)',
+          model.loadError ?? ''
+        )
+      : model.loadError);
 
   return (
     <div className="jp-CloudLab-content">

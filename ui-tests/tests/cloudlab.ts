@@ -137,7 +137,8 @@ export class CloudLabHelper {
     if ((await row.count()) === 0) {
       return null;
     }
-    return row.getAttribute('data-state');
+    // The row can vanish between the count and the read (terminated): no wait.
+    return row.getAttribute('data-state', { timeout: 1000 }).catch(() => null);
   }
 
   /**

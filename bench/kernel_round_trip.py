@@ -1,0 +1,184 @@
+"""Round trip of execute_request('1+1') -> execute_reply: a local kernel (a) vs a sandbox
+machine's kernel through the local server, the SSH forward and the machine's server (b).
+
+Both are measured in the same run (these machines are noisy); prints median, p95 and b/a.
+Usage: python bench/kernel_round_trip.py [--n 300] [--warmup 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import websocket  # websocket-client
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """A local jupyter server with the extension, in sandbox mode, in a throwaway data dir."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.token = uuid.uuid4().hex
+        self.dir = Path(tempfile.mkdtemp(prefix="cloudlab-bench-"))
+        env = {**os.environ, "JUPYTER_DATA_DIR": str(self.dir / "data")}
+        args = [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.dir}",
+            "--ServerApp.open_browser=False",
+            "--ServerApp.allow_root=True",
+            "--CloudLab.mode=sandbox",
+            "--ServerApp.jpserver_extensions=jupyter_cloudlab=True",
+        ]
+        self.log = open(self.dir / "server.log", "w")  # noqa: SIM115
+        self.process = subprocess.Popen(args, env=env, cwd=REPO, stdout=self.log, stderr=self.log)
+        self._wait(lambda: self.request("GET", "cloudlab/api/status"), 60)
+
+    def request(self, method: str, path: str, body: object = None) -> dict:
+        data = (
+            json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
+        )
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/{path}",
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return json.loads(reply.read() or b"{}")
+
+    @staticmethod
+    def _wait(probe, timeout: float) -> object:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                result = probe()
+                if result:
+                    return result
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("gave up waiting")
+            time.sleep(0.3)
+
+    def launch_machine(self) -> dict:
+        image = self.request("GET", "cloudlab/api/catalog/images")["images"][0]
+        machine = self.request(
+            "POST",
+            "cloudlab/api/machines",
+            {"name": "bench", "instance_type": "g5.xlarge", "image_id": image["id"]},
+        )
+
+        def ready() -> dict | None:
+            current = self.request("GET", f"cloudlab/api/machines/{machine['id']}")
+            if current["state"] == "failed":
+                raise RuntimeError(current["message"])
+            return current if current["state"] == "ready" else None
+
+        return self._wait(ready, 180)  # type: ignore[return-value]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+
+
+def round_trips(server: Server, kernel_name: str, n: int, warmup: int) -> list[float]:
+    kernel = server.request("POST", "api/kernels", {"name": kernel_name})
+    url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel['id']}/channels?session_id={uuid.uuid4().hex}"
+    # The client sets TCP_NODELAY itself so it measures the system, not its own Nagle delay.
+    ws = websocket.create_connection(
+        url,
+        header=[f"Authorization: token {server.token}"],
+        sockopt=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        skip_utf8_validation=True,
+    )
+    session = uuid.uuid4().hex
+    timings = []
+    for i in range(n + warmup):
+        msg_id = uuid.uuid4().hex
+        message = {
+            "header": {
+                "msg_id": msg_id,
+                "msg_type": "execute_request",
+                "username": "bench",
+                "session": session,
+                "version": "5.3",
+                "date": "",
+            },
+            "parent_header": {},
+            "metadata": {},
+            "channel": "shell",
+            "buffers": [],
+            "content": {
+                "code": "1+1",
+                "silent": False,
+                "store_history": False,
+                "allow_stdin": False,
+                "user_expressions": {},
+            },
+        }
+        started = time.perf_counter()
+        ws.send(json.dumps(message))
+        while True:
+            reply = json.loads(ws.recv())
+            if (
+                reply["msg_type"] == "execute_reply"
+                and reply["parent_header"].get("msg_id") == msg_id
+            ):
+                break
+        if i >= warmup:
+            timings.append(time.perf_counter() - started)
+    ws.close()
+    server.request("DELETE", f"api/kernels/{kernel['id']}")
+    return timings
+
+
+def summary(timings: list[float]) -> tuple[float, float]:
+    ordered = sorted(timings)
+    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95) - 1] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=30)
+    args = parser.parse_args()
+    server = Server()
+    try:
+        machine = server.launch_machine()
+        remote = machine["kernelspecs"][0]
+        local = summary(round_trips(server, "python3", args.n, args.warmup))
+        far = summary(round_trips(server, remote, args.n, args.warmup))
+        server.request("DELETE", f"cloudlab/api/machines/{machine['id']}")
+    finally:
+        server.stop()
+    print(f"execute round trip, N={args.n} after {args.warmup} warm-up")
+    print(f"  (a) local kernel       median {local[0]:6.2f} ms   p95 {local[1]:6.2f} ms")
+    print(f"  (b) machine via tunnel median {far[0]:6.2f} ms   p95 {far[1]:6.2f} ms")
+    print(f"  b/a median {far[0] / local[0]:.2f}   p95 {far[1] / local[1]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
