@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import shutil
 import sys
+import urllib.request
 from pathlib import Path
 
 from ..cloud.aws_client import AwsClient, AwsTarget
+from ..cloud.errors import CloudError
 from ..cloud.instances import InstanceInfo
 from .ec2_endpoint import Ec2Endpoint
 from .hypervisor import Hypervisor
+from .machine_disk import kill_marked
 from .machine_host import MachineHost
 
 
@@ -46,6 +51,16 @@ def read_endpoint_file(data_dir: Path) -> AwsTarget | None:
     return AwsTarget(**json.loads(path.read_text()))
 
 
+def _answers(url: str | None) -> bool:
+    if not url:
+        return False
+    try:
+        with urllib.request.urlopen(f"{url}/moto-api/", timeout=2):
+            return True
+    except OSError:
+        return False
+
+
 def make_host(kind: str, machines_dir: Path) -> MachineHost:
     if kind == "openssh":
         from .openssh_host import OpenSSHMachineHost
@@ -70,6 +85,7 @@ class Sandbox:
         return self._endpoint.url
 
     async def start(self) -> AwsTarget:
+        await asyncio.to_thread(self._clear_leftovers)
         target = await self._endpoint.start()
         host = make_host(self._ssh_server, self.machines_dir)
         self._hypervisor = Hypervisor(AwsClient(target), host)
@@ -82,8 +98,27 @@ class Sandbox:
             json.dump(vars(target), handle)
         return target
 
+    def _clear_leftovers(self) -> None:
+        """A sandbox whose server was killed leaves machines behind: cut their power.
+
+        Their instances died with that server's in-memory EC2, so nothing else can reach them.
+        """
+        previous = read_endpoint_file(self._endpoint_file.parent.parent)
+        if previous is not None and _answers(previous.endpoint_url):
+            raise CloudError(
+                "Another JupyterLab on this computer runs the CloudLab sandbox with the same data "
+                f"folder ({self._endpoint_file.parent}): stop it first.",
+                409,
+            )
+        if not self.machines_dir.exists():
+            return
+        for machine in self.machines_dir.iterdir():
+            kill_marked(machine.name)
+            shutil.rmtree(machine, ignore_errors=True)
+
     async def stop(self) -> None:
-        self._endpoint_file.unlink(missing_ok=True)
+        if self.network is not None:  # only a sandbox that started owns the endpoint file
+            self._endpoint_file.unlink(missing_ok=True)
         if self._hypervisor is not None:
             await self._hypervisor.close()
         self._endpoint.stop()
