@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,22 +23,29 @@ def _alive(pid: int) -> bool:
         return False
 
 
-async def test_leftover_machines_of_a_killed_server_are_powered_off(tmp_path: Path) -> None:
+@pytest.fixture
+def orphan() -> Iterator[subprocess.Popen[bytes]]:
+    """A process of a sandbox machine, as the machine's SSH server would have started it."""
+    env = {**os.environ, MACHINE_ENV_MARKER: "i-0123456789abcdef0"}
+    process = subprocess.Popen(["sleep", "300"], env=env, start_new_session=True)
+    yield process
+    process.kill()
+
+
+async def test_leftover_machines_of_a_killed_server_are_powered_off(
+    tmp_path: Path, orphan: subprocess.Popen[bytes]
+) -> None:
     # Given a machine left running by a sandbox whose server was killed
     leftover = tmp_path / "sandbox" / "machines" / "i-0123456789abcdef0"
     leftover.mkdir(parents=True)
-    env = {**os.environ, MACHINE_ENV_MARKER: "i-0123456789abcdef0"}
-    orphan = subprocess.Popen(["sleep", "300"], env=env, start_new_session=True)
     sandbox = Sandbox(tmp_path / "sandbox")
     try:
         # When a new sandbox starts on that data folder
         await sandbox.start()
         # Then the orphan is gone and so is its disk
-        orphan.wait(timeout=10)
         assert not _alive(orphan.pid)
         assert not leftover.exists()
     finally:
-        orphan.kill()
         await sandbox.stop()
 
 
