@@ -81,6 +81,7 @@ format:
 
 bench: install
 	$(PY) bench/kernel_round_trip.py
+	$(PY) bench/bootstrap.py
 
 clean:
 	rm -rf $(VENV) node_modules ui-tests/node_modules lib jupyter_cloudlab/labextension

@@ -1,8 +1,9 @@
-"""Round trip of execute_request('1+1') -> execute_reply: a local kernel (a) vs a sandbox
-machine's kernel through the local server, the SSH forward and the machine's server (b).
+"""Round trip of execute_request('1+1') -> execute_reply, and output throughput (20 x 1 MB and one
+50 MB display_data), for a local kernel (a) vs a sandbox machine's kernel through the local
+server, the SSH forward and the machine's server (b); and whether one 100 MB output arrives.
 
 Both are measured in the same run (these machines are noisy); prints median, p95 and b/a.
-Usage: python bench/kernel_round_trip.py [--n 300] [--warmup 30]
+Usage: python bench/kernel_round_trip.py [--n 300] [--warmup 30] [--big-mb 100]
 """
 
 from __future__ import annotations
@@ -104,55 +105,79 @@ class Server:
         self.process.wait(30)
 
 
-def round_trips(server: Server, kernel_name: str, n: int, warmup: int) -> list[float]:
-    kernel = server.request("POST", "api/kernels", {"name": kernel_name})
-    url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel['id']}/channels?session_id={uuid.uuid4().hex}"
+def connect(server: Server, kernel_id: str) -> websocket.WebSocket:
+    url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
     # The client sets TCP_NODELAY itself so it measures the system, not its own Nagle delay.
-    ws = websocket.create_connection(
+    return websocket.create_connection(
         url,
         header=[f"Authorization: token {server.token}"],
         sockopt=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         skip_utf8_validation=True,
     )
+
+
+def execute(ws: websocket.WebSocket, session: str, code: str) -> tuple[float, int]:
+    """Seconds from execute_request until execute_reply and idle; bytes of frames received."""
+    msg_id = uuid.uuid4().hex
+    message = {
+        "header": {
+            "msg_id": msg_id,
+            "msg_type": "execute_request",
+            "username": "bench",
+            "session": session,
+            "version": "5.3",
+            "date": "",
+        },
+        "parent_header": {},
+        "metadata": {},
+        "channel": "shell",
+        "buffers": [],
+        "content": {
+            "code": code,
+            "silent": False,
+            "store_history": False,
+            "allow_stdin": False,
+            "user_expressions": {},
+        },
+    }
+    started = time.perf_counter()
+    ws.send(json.dumps(message))
+    received, replied, idle = 0, False, False
+    while not (replied and idle):
+        frame = ws.recv()
+        received += len(frame)
+        reply = json.loads(frame)
+        if reply["parent_header"].get("msg_id") != msg_id:
+            continue
+        if reply["msg_type"] == "execute_reply":
+            replied = True
+        elif reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle":
+            idle = True
+    return time.perf_counter() - started, received
+
+
+def measure(server: Server, kernel_name: str, n: int, warmup: int, big_mb: int) -> dict:
+    kernel = server.request("POST", "api/kernels", {"name": kernel_name})
+    ws = connect(server, kernel["id"])
     session = uuid.uuid4().hex
-    timings = []
-    for i in range(n + warmup):
-        msg_id = uuid.uuid4().hex
-        message = {
-            "header": {
-                "msg_id": msg_id,
-                "msg_type": "execute_request",
-                "username": "bench",
-                "session": session,
-                "version": "5.3",
-                "date": "",
-            },
-            "parent_header": {},
-            "metadata": {},
-            "channel": "shell",
-            "buffers": [],
-            "content": {
-                "code": "1+1",
-                "silent": False,
-                "store_history": False,
-                "allow_stdin": False,
-                "user_expressions": {},
-            },
-        }
-        started = time.perf_counter()
-        ws.send(json.dumps(message))
-        while True:
-            reply = json.loads(ws.recv())
-            if (
-                reply["msg_type"] == "execute_reply"
-                and reply["parent_header"].get("msg_id") == msg_id
-            ):
-                break
-        if i >= warmup:
-            timings.append(time.perf_counter() - started)
+    timings = [execute(ws, session, "1+1")[0] for _ in range(n + warmup)][warmup:]
+    show = "from IPython.display import display\n"
+    execute(ws, session, show)
+    many = execute(
+        ws, session, show + "for _ in range(20): display({'text/plain': 'x' * 1_000_000}, raw=True)"
+    )
+    one = execute(ws, session, show + "display({'text/plain': 'x' * 50_000_000}, raw=True)")
+    big = execute(
+        ws, session, show + f"display({{'text/plain': 'x' * {big_mb}_000_000}}, raw=True)"
+    )
     ws.close()
     server.request("DELETE", f"api/kernels/{kernel['id']}")
-    return timings
+    return {
+        "rt": summary(timings),
+        "many": 20e6 / many[0] / 1e6,
+        "one": 50e6 / one[0] / 1e6,
+        "big_delivered": big[1] >= big_mb * 1_000_000,
+    }
 
 
 def summary(timings: list[float]) -> tuple[float, float]:
@@ -164,20 +189,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--big-mb", type=int, default=100)
     args = parser.parse_args()
     server = Server()
     try:
         machine = server.launch_machine()
         remote = machine["kernelspecs"][0]
-        local = summary(round_trips(server, "python3", args.n, args.warmup))
-        far = summary(round_trips(server, remote, args.n, args.warmup))
+        a = measure(server, "python3", args.n, args.warmup, args.big_mb)
+        b = measure(server, remote, args.n, args.warmup, args.big_mb)
         server.request("DELETE", f"cloudlab/api/machines/{machine['id']}")
     finally:
         server.stop()
     print(f"execute round trip, N={args.n} after {args.warmup} warm-up")
-    print(f"  (a) local kernel       median {local[0]:6.2f} ms   p95 {local[1]:6.2f} ms")
-    print(f"  (b) machine via tunnel median {far[0]:6.2f} ms   p95 {far[1]:6.2f} ms")
-    print(f"  b/a median {far[0] / local[0]:.2f}   p95 {far[1] / local[1]:.2f}")
+    for label, m in (("(a) local kernel      ", a), ("(b) machine via tunnel", b)):
+        print(f"  {label} median {m['rt'][0]:6.2f} ms   p95 {m['rt'][1]:6.2f} ms")
+    print(f"  b/a median {b['rt'][0] / a['rt'][0]:.2f}   p95 {b['rt'][1] / a['rt'][1]:.2f}")
+    print("throughput (MB/s): 20 x 1 MB display_data | one 50 MB display_data")
+    for label, m in (("(a) local kernel      ", a), ("(b) machine via tunnel", b)):
+        print(f"  {label} {m['many']:8.1f} | {m['one']:8.1f}")
+    print(f"  b/a {b['many'] / a['many']:.2f} | {b['one'] / a['one']:.2f}")
+    print(
+        f"single {args.big_mb} MB output delivered: (a) {a['big_delivered']}  (b) {b['big_delivered']}"
+    )
 
 
 if __name__ == "__main__":

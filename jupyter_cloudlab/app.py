@@ -10,14 +10,20 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_events import EventLogger
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
-from traitlets import Enum, Unicode, default
+from traitlets import Enum, List, Unicode, default
 
 from .backend import BackendOptions, CloudLabBackend
-from .events import MACHINE_EVENT_SCHEMA, MACHINE_EVENT_SCHEMA_ID
+from .events import (
+    CONNECTION_EVENT_SCHEMA,
+    CONNECTION_EVENT_SCHEMA_ID,
+    MACHINE_EVENT_SCHEMA,
+    MACHINE_EVENT_SCHEMA_ID,
+)
 from .handlers import api_routes
-from .kernels.config import attach_gateways, mixing_server_config
-from .kernels.gateways import Gateway, GatewayRegistry, remote_kernel_name
+from .kernels.config import attach_gateways, mixing_server_config, persistence_server_config
+from .kernels.gateways import Gateway, GatewayRegistry, LinkStatus, remote_kernel_name
 from .kernels.remote import RemoteServerClient
+from .kernels.status import connection_status
 from .models import Machine
 
 STOP_TIMEOUT_SECONDS = 20
@@ -39,6 +45,13 @@ class CloudLab(ExtensionApp):
     region = Unicode(
         "", config=True, help="AWS region; empty means the profile's region, else us-east-1."
     )
+    regions = List(
+        Unicode(),
+        default_value=[],
+        config=True,
+        help="Other AWS regions where machines of ours are looked for at start (launches go "
+        "to `region`); empty: `region` only.",
+    )
     profile = Unicode(
         None, allow_none=True, config=True, help="AWS profile name (~/.aws/config); None: default."
     )
@@ -57,6 +70,20 @@ class CloudLab(ExtensionApp):
         config=True,
         help="The Python on the machine that runs its jupyter server. Without jupyter_server "
         "and ipykernel, an environment is made under ~/.cloudlab on the machine.",
+    )
+    wheelhouse = Unicode(
+        "",
+        config=True,
+        help="A local folder of wheels (jupyter_server, ipykernel and their dependencies) "
+        "uploaded over SFTP to machines that must install without internet; empty: the "
+        "machine installs from its package index.",
+    )
+    machine_env_roots = List(
+        Unicode(),
+        default_value=["/opt/conda/envs", "/opt"],
+        config=True,
+        help="Folders on the machine whose sub-folders with bin/python and ipykernel (as on "
+        "Deep Learning AMIs) are offered as kernels, without installing anything into them.",
     )
     ssh_from_cidr = Unicode(
         "",
@@ -83,6 +110,14 @@ class CloudLab(ExtensionApp):
             if trait not in serverapp.config.ServerApp:
                 self.config.ServerApp[trait] = value
         super()._link_jupyter_server_extension(serverapp)
+        # what a restarted server needs to find its remote kernels and
+        # sessions again; set after super() so data_dir holds its configured value.
+        Path(self.data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+        persisted = persistence_server_config(Path(self.data_dir))
+        for section, values in persisted.items():
+            for trait, value in values.items():
+                if trait not in serverapp.config[section]:
+                    serverapp.config[section][trait] = value
 
     @property
     def server(self) -> ServerApp:
@@ -101,14 +136,19 @@ class CloudLab(ExtensionApp):
                 "CloudLab: the server uses other kernel manager classes; remote kernels are off."
             )
         self.events.register_event_schema(MACHINE_EVENT_SCHEMA)
+        self.events.register_event_schema(CONNECTION_EVENT_SCHEMA)
+        self.gateways.on_link_change(self._emit_connection)
         self.backend = CloudLabBackend(
             BackendOptions(
                 mode=self.mode,
                 region=self.region,
+                regions=tuple(self.regions),
                 profile=self.profile,
                 endpoint_url=self.endpoint_url,
                 data_dir=Path(self.data_dir),
                 remote_python=self.remote_python,
+                wheelhouse=self.wheelhouse,
+                machine_env_roots=tuple(self.machine_env_roots),
                 ssh_from_cidr=self.ssh_from_cidr,
                 sandbox_ssh_server=self.sandbox_ssh_server,
             ),
@@ -144,6 +184,12 @@ class CloudLab(ExtensionApp):
         forget = getattr(self.server.kernel_manager, "forget_machine", None)
         if forget is not None:
             forget(machine_id)
+
+    def _emit_connection(self, status: LinkStatus) -> None:
+        """A machine's tunnel changed (up, down, gone, detached)."""
+        data = connection_status(self.gateways, self.server.kernel_manager, status.machine_id)
+        data["since"] = status.since.isoformat()
+        self.events.emit(schema_id=CONNECTION_EVENT_SCHEMA_ID, data=data)
 
     def _emit(self, machine: Machine) -> None:
         self.events.emit(

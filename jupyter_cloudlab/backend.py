@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 
 from .cloud import catalog
-from .cloud.aws_client import AwsClient, AwsTarget
+from .cloud.aws_client import PRICING_REGION, AwsClient, AwsTarget
 from .cloud.caller_address import public_cidr
 from .cloud.network import Ec2Network, MachineNetwork
 from .kernels.gateways import GatewayRegistry
@@ -24,6 +24,7 @@ from .machines.orchestrator import KernelspecLister, MachineOrchestrator
 from .machines.store import MachineStore
 from .models import Machine, Status
 from .sandbox.sandbox import Sandbox
+from .ssh.bootstrap import BootstrapOptions
 from .ssh.client_key import load_or_create_client_key
 from .ssh.host_keys import HostKeyStore
 
@@ -41,6 +42,10 @@ class BackendOptions:
     remote_python: str
     ssh_from_cidr: str
     sandbox_ssh_server: str
+    wheelhouse: str = ""
+    machine_env_roots: tuple[str, ...] = ("/opt/conda/envs", "/opt")
+    regions: tuple[str, ...] = ()
+    """Other regions where our machines are looked for at start (AWS mode)."""
 
 
 def aws_credentials_found(profile: str | None) -> bool:
@@ -71,6 +76,7 @@ class CloudLabBackend:
         self.status = Status(mode="sandbox", region=options.region or "us-east-1")
         self.ec2: AwsClient | None = None
         self.ssm: AwsClient | None = None
+        self.pricing: AwsClient | None = None
         self.orchestrator: MachineOrchestrator | None = None
         self._catalog_cache: dict[str, tuple[float, Any]] = {}
 
@@ -123,12 +129,21 @@ class CloudLabBackend:
             mode=mode, region=target.region, profile=target.profile, message=message
         )
         self.ec2, self.ssm = AwsClient(target), AwsClient(target, "ssm")
+        # The Pricing API lives in us-east-1 whatever the region; the sandbox has none.
+        self.pricing = None if mode == "sandbox" else AwsClient(target, "pricing", PRICING_REGION)
         context = LinkContext(
             ec2=self.ec2,
             network=network,
             client_key=load_or_create_client_key(data_dir / "id_ed25519"),
             host_keys=HostKeyStore(host_key_file),
             remote_python=self.options.remote_python,
+            bootstrap=BootstrapOptions(
+                python=self.options.remote_python,
+                env_roots=self.options.machine_env_roots,
+                wheelhouse=Path(self.options.wheelhouse) if self.options.wheelhouse else None,
+                # Sandbox machines share this computer: never install a system service here.
+                service="setsid" if mode == "sandbox" else "auto",
+            ),
         )
         self.orchestrator = MachineOrchestrator(
             context,
@@ -139,6 +154,7 @@ class CloudLabBackend:
             emit=self._emit,
             ssh_from_cidr=ssh_from_cidr,
             detect_cidr=public_cidr,
+            regions=() if mode == "sandbox" else self.options.regions,
         )
         await self.orchestrator.reconcile()
 
@@ -161,8 +177,8 @@ class CloudLabBackend:
 
     async def instance_types(self) -> list[catalog.InstanceType]:
         assert self.ec2 is not None
-        ec2 = self.ec2
-        return await self._cached("types", lambda: catalog.offered_instance_types(ec2))
+        ec2, pricing = self.ec2, self.pricing
+        return await self._cached("types", lambda: catalog.offered_instance_types(ec2, pricing))
 
     async def images(self) -> list[catalog.Image]:
         assert self.ec2 is not None and self.ssm is not None

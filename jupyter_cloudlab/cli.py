@@ -16,7 +16,7 @@ from pathlib import Path
 from jupyter_core.paths import jupyter_data_dir
 
 from .backend import aws_credentials_found
-from .cloud import instances
+from .cloud import instances, sweep
 from .cloud.aws_client import AwsClient, AwsTarget
 from .cloud.errors import CloudError
 from .sandbox.sandbox import read_endpoint_file
@@ -45,6 +45,21 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("machine", help="machine id (m-...), instance id (i-...) or name")
         if name == "terminate":
             command.add_argument("--yes", action="store_true", help="do not ask to confirm")
+    sweep = commands.add_parser(
+        "sweep",
+        help="list every resource carrying our tags in every region; remove them on confirmation",
+        parents=[common],
+    )
+    sweep.add_argument(
+        "--regions",
+        help="comma-separated regions (default: --region if given, else every enabled region)",
+    )
+    sweep.add_argument("--yes", action="store_true", help="remove without asking")
+    logs = commands.add_parser(
+        "logs", help="print the log of a machine's jupyter server (over SSH)", parents=[common]
+    )
+    logs.add_argument("machine", help="machine id (m-...), instance id (i-...) or name")
+    logs.add_argument("--lines", type=int, default=200, help="how many of the last lines")
     forget = commands.add_parser(
         "forget-host-key", help="drop a pinned SSH host key", parents=[common]
     )
@@ -86,6 +101,10 @@ async def _run(args: argparse.Namespace) -> int:
         print("Forgotten." if forgotten else "No key was pinned for that instance.")
         return 0
     ec2 = AwsClient(_target(args))
+    if args.command == "sweep":
+        return await _sweep(args, ec2)
+    if args.command == "logs":
+        return await _logs(args, ec2)
     if args.command == "list":
         found = await instances.find_ours(ec2)
         if args.json:
@@ -116,6 +135,58 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _sweep(args: argparse.Namespace, ec2: AwsClient) -> int:
+    if args.regions:
+        regions = [r.strip() for r in args.regions.split(",") if r.strip()]
+    elif args.region or ec2.target.endpoint_url:
+        regions = [ec2.region]
+    else:
+        regions = await sweep.enabled_regions(ec2)
+
+    def confirm(found: list[sweep.Resource]) -> bool:
+        for r in found:
+            print(f"{r.region:<15} {r.kind:<15} {r.id:<22} {r.state:<10} {r.name}")
+        if args.yes:
+            return True
+        if not sys.stdin.isatty():
+            print("Nothing removed: pass --yes to remove these when not run interactively.")
+            return False
+        answer = input(f"Remove these {len(found)} resources? [y/N] ")
+        return answer.strip().lower() in ("y", "yes")
+
+    found, removed = await sweep.sweep_regions(ec2.target, regions, confirm)
+    if not found:
+        print(f"Nothing of ours in {', '.join(regions)}.")
+        return 0
+    if removed:
+        print(f"Removed {len(removed)} resources.")
+        return 0
+    return 1
+
+
+async def _logs(args: argparse.Namespace, ec2: AwsClient) -> int:
+    from .cloud.network import Ec2Network, MachineNetwork
+    from .machines.link import StoredAddressNetwork, read_gateway_log
+    from .ssh.client_key import load_or_create_client_key
+
+    info = await _find(ec2, args.machine)
+    data_dir = Path(args.data_dir)
+    network: MachineNetwork = Ec2Network(ec2)
+    host_keys = HostKeyStore(data_dir / "host_keys.json")
+    if ec2.target == read_endpoint_file(data_dir):  # the sandbox's machines
+        network = StoredAddressNetwork(data_dir / "sandbox" / "machines.json")
+        host_keys = HostKeyStore(data_dir / "sandbox" / "host_keys.json")
+    client_key = load_or_create_client_key(data_dir / "id_ed25519")
+    try:
+        text = await read_gateway_log(
+            ec2, network, client_key, host_keys, info.instance_id, args.lines
+        )
+    except Exception as error:  # SSH refused/unreachable, machine stopped: say it plainly
+        raise CloudError(str(error), 502) from error
+    print(text, end="")
+    return 0
+
+
 def _with_defaults(args: argparse.Namespace) -> argparse.Namespace:
     defaults = {
         "region": None,
@@ -123,6 +194,7 @@ def _with_defaults(args: argparse.Namespace) -> argparse.Namespace:
         "endpoint_url": None,
         "data_dir": str(Path(jupyter_data_dir()) / "cloudlab"),
         "json": False,
+        "regions": None,
     }
     for name, value in defaults.items():
         if not hasattr(args, name):

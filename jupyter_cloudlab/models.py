@@ -33,7 +33,17 @@ class LaunchRequest(BaseModel):
     instance_type: StrictStr = Field(pattern=r"^[a-z0-9-]+\.[a-z0-9-]+$", examples=["g5.xlarge"])
     image_id: StrictStr = Field(description="An AMI id such as ami-0123456789abcdef0.")
     disk_gib: StrictInt = Field(default=100, ge=8, le=16384)
+    disk_type: StrictStr = Field(default="gp3", pattern=r"^(gp3|gp2|io1|io2)$")
     spot: StrictBool = False
+    spot_persistent: StrictBool = Field(
+        default=False,
+        description="Spot only: on interruption AWS stops the machine and starts it again later.",
+    )
+    ssh_user: StrictStr | None = Field(
+        default=None,
+        pattern=r"^[a-z_][a-z0-9_-]{0,31}$",
+        description="Login on the machine; defaults to the image family's (ubuntu / ec2-user).",
+    )
 
 
 class Machine(BaseModel):
@@ -54,6 +64,15 @@ class Machine(BaseModel):
     kernelspecs: list[str] = Field(default_factory=list)
 
 
+class MachineConnection(BaseModel):
+    """A machine's tunnel (kernels layer): up, down (healing), gone, detached; and its kernels."""
+
+    machine_id: str
+    tunnel: str
+    since: datetime | None
+    kernels: list[str]
+
+
 class MachineList(BaseModel):
     machines: list[Machine]
 
@@ -72,6 +91,11 @@ class InstanceTypeModel(BaseModel):
     architecture: str
     gpu: Gpu | None = None
     price_per_hour: float | None = None
+    spot_price_per_hour: float | None = None
+    price_source: str = Field(
+        default="snapshot",
+        description='"api" (the AWS Pricing API) or "snapshot (YYYY-MM)" (prices shipped with us).',
+    )
 
 
 class InstanceTypeList(BaseModel):

@@ -59,6 +59,9 @@ export interface IInstanceType {
   architecture: string;
   gpu?: IGpu | null;
   price_per_hour?: number | null;
+  spot_price_per_hour?: number | null;
+  /** 'api' (AWS Pricing API) or 'snapshot (YYYY-MM)' (prices shipped with the package). */
+  price_source?: string;
 }
 
 /** One entry of GET catalog/images */
@@ -77,7 +80,12 @@ export interface ILaunchRequest {
   instance_type: string;
   image_id: string;
   disk_gib?: number;
+  disk_type?: 'gp3' | 'gp2' | 'io1' | 'io2';
   spot?: boolean;
+  /** Spot only: on interruption AWS stops the machine and starts it again later. */
+  spot_persistent?: boolean;
+  /** Login on the machine; defaults to the image family's (ubuntu / ec2-user). */
+  ssh_user?: string;
 }
 
 /** Every state a machine goes through. */

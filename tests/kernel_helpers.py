@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -113,15 +114,29 @@ class RemoteServer:
                 self.process.wait(timeout=30)
 
 
-def start_remote_server(root: Path, timeout: float = SERVER_START_TIMEOUT) -> RemoteServer:
-    """Start a jupyter_server on 127.0.0.1 with a random token; wait until /api/status answers."""
+def start_remote_server(
+    root: Path,
+    timeout: float = SERVER_START_TIMEOUT,
+    config: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+) -> RemoteServer:
+    """Start a jupyter_server on 127.0.0.1 with a random token; wait until /api/status answers.
+
+    ``config`` is merged into the server's config file (its jpserver_extensions too): the
+    restart tests run a LOCAL mixing server this way, as a process they can kill.
+    """
     home = root / "home"
     for sub in ("home", "config", "data", "runtime"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     # The user config dir has the last word, so this turns off extensions enabled elsewhere.
-    (root / "config" / "jupyter_server_config.json").write_text(
-        json.dumps({"ServerApp": {"jpserver_extensions": _EXTENSIONS_OFF}})
-    )
+    server_config: dict[str, Any] = dict(config or {})
+    server_app = dict(server_config.get("ServerApp", {}))
+    server_app["jpserver_extensions"] = {
+        **_EXTENSIONS_OFF,
+        **server_app.get("jpserver_extensions", {}),
+    }
+    server_config["ServerApp"] = server_app
+    (root / "config" / "jupyter_server_config.json").write_text(json.dumps(server_config))
     token = secrets.token_hex(16)
     port = free_port()
     env = {
@@ -132,6 +147,7 @@ def start_remote_server(root: Path, timeout: float = SERVER_START_TIMEOUT) -> Re
         "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
         # Kernelspecs say "python": the one of this environment.
         "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+        **(env or {}),
     }
     log_path = root / "server.log"
     args = [
@@ -277,3 +293,81 @@ async def open_kernel_channel(
     kwargs: dict[str, Any] = {"subprotocols": [V1_PROTOCOL]} if v1 else {}
     ws = await jp_ws_fetch("api", "kernels", kernel_id, "channels", params=params, **kwargs)
     return KernelChannel(ws)
+
+
+def _sshd_processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, command line) of every sshd process on this host."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if "sshd" in cmdline:
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            found.append((int(entry), ppid, cmdline.strip()))
+    return found
+
+
+def sshd_of_machine(machine_dir: Path | str) -> tuple[int, list[int]]:
+    """The sandbox machine's listening sshd and its per-connection sshd processes (any depth).
+
+    ``machine_dir``: the machine's folder, or any part of its path that names it uniquely
+    (e.g. ``/machines/<instance id>/``): its sshd's config lives there.
+    """
+    procs = _sshd_processes()
+    [master] = [pid for pid, _, cmd in procs if str(machine_dir) in cmd]
+    sessions: list[int] = []
+    parents = {master}
+    while True:
+        children = [pid for pid, ppid, cmd in procs if ppid in parents and pid not in sessions]
+        if not children:
+            return master, sessions
+        sessions.extend(children)
+        parents = set(children)
+
+
+# -- a stand-in for the orchestrator, loaded as a server extension by a local server process ------
+GATEWAY_ENV = "CLOUDLAB_TEST_GATEWAY"
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "tests.kernel_helpers"}]
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    """Register the machine named in $CLOUDLAB_TEST_GATEWAY, as the orchestrator does once a
+    machine's tunnel is up. Lets a test kill and restart a local server while "the machine"
+    (a standalone jupyter_server) keeps running, which sandbox machines cannot (they live in
+    the local server's process)."""
+    from jupyter_cloudlab.kernels.config import attach_gateways
+    from jupyter_cloudlab.kernels.gateways import Gateway, GatewayRegistry
+
+    registry = GatewayRegistry()
+    assert attach_gateways(serverapp, registry)
+    registry.add(Gateway(**json.loads(os.environ[GATEWAY_ENV])))
+
+
+def cut_link(machine_dir: Path | str, seconds: float) -> None:
+    """Cut a sandbox (OpenSSH) machine's link for real, for ``seconds``: its sshd answers no new
+    connection (SIGSTOP) and the sshd processes serving existing ones die (SIGKILL); then sshd is
+    thawed and the tunnel heals by itself. Nothing on the machine but sshd is touched."""
+    master, sessions = sshd_of_machine(machine_dir)
+    os.kill(master, signal.SIGSTOP)
+    try:
+        for pid in sessions:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(seconds)
+    finally:
+        os.kill(master, signal.SIGCONT)
+
+
+if __name__ == "__main__":
+    # python -m tests.kernel_helpers cut-link <instance id> <seconds>   (used by the UI tests)
+    if len(sys.argv) != 4 or sys.argv[1] != "cut-link":
+        sys.exit("usage: python -m tests.kernel_helpers cut-link INSTANCE_ID SECONDS")
+    cut_link(f"/machines/{sys.argv[2]}/", float(sys.argv[3]))

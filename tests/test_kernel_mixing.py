@@ -232,7 +232,7 @@ async def test_output_printed_while_away_arrives_on_reconnect(
     channel.close()
 
 
-async def test_browser_socket_closes_when_the_upstream_closes(
+async def test_upstream_dropped_by_the_machine_is_reconnected_in_place(
     jp_fetch: Any, jp_ws_fetch: Any, registry: GatewayRegistry, remote_server: RemoteServer
 ) -> None:
     # Given a browser connected through us
@@ -241,12 +241,32 @@ async def test_browser_socket_closes_when_the_upstream_closes(
     browser = await open_kernel_channel(jp_ws_fetch, kernel_id, session_id=session_id)
     await browser.execute("1")
 
-    # When the machine drops our upstream (here: it replaces it, as it does a stale session)
+    # When the machine drops our upstream (here: another client takes the session over, and
+    # leaves again)
     direct = await remote_server.open_channel(kernel_id, session_id)
+    await direct.wait_closed()  # our relay took the session back
 
-    # Then the browser's socket is closed, not left open and dead
+    # Then the browser's socket was kept and works
+    result = await browser.execute("print('still here')")
+    assert result.stdout == "still here\n"
+    browser.close()
+
+
+async def test_browser_socket_closes_when_the_kernel_is_gone_on_the_machine(
+    jp_fetch: Any, jp_ws_fetch: Any, registry: GatewayRegistry, remote_server: RemoteServer
+) -> None:
+    # Given a browser connected through us
+    kernel_id = await start_kernel(jp_fetch, REMOTE_PYTHON)
+    browser = await open_kernel_channel(jp_ws_fetch, kernel_id)
+    await browser.execute("1")
+
+    # When the kernel is shut down on the machine behind our back, and JupyterLab next polls
+    await remote_server.fetch("DELETE", f"api/kernels/{kernel_id}")
+    listed = await fetch_json(jp_fetch, "api", "kernels")
+
+    # Then it is no longer listed and the browser's socket is closed, not left open and dead
+    assert kernel_id not in [k["id"] for k in listed]
     await browser.wait_closed()
-    direct.close()
 
 
 async def test_removing_the_machine_removes_its_specs_and_kernels(

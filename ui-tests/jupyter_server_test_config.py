@@ -39,5 +39,9 @@ if os.environ.get("CLOUDLAB_UI_SERVER_EXTENSION", "1") != "0":
     c.ServerApp.jpserver_extensions = {"jupyter_cloudlab": True}  # noqa: F821
     # Never touch AWS from the UI tests: the embedded sandbox only.
     c.CloudLab.mode = "sandbox"  # noqa: F821
+    # Machines served by a real OpenSSH sshd where it can run (root + sshd, as in CI): the
+    # reconnect test cuts their link by acting on that sshd.
+    if os.geteuid() == 0 and os.access("/usr/sbin/sshd", os.X_OK):
+        c.CloudLab.sandbox_ssh_server = "openssh"  # noqa: F821
 else:
     c.ServerApp.jpserver_extensions = {"jupyter_cloudlab": False}  # noqa: F821

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from typing import Any
 
+from . import instances
 from .aws_client import AwsClient
 from .errors import CloudError
-from .tags import OWNER_TAG, OWNER_VALUE, tag_list
+from .tags import OWNER_TAG, OWNER_VALUE, ours_filter, tag_list
 
 KEY_PAIR_PREFIX = "jupyter-cloudlab-"
 SECURITY_GROUP_NAME = "jupyter-cloudlab-ssh"
+DELETE_ATTEMPTS = 10
+DELETE_RETRY_SECONDS = 3.0
 
 
 def key_pair_name(public_key: str) -> str:
@@ -46,24 +51,43 @@ async def ensure_key_pair(ec2: AwsClient, public_key: str) -> str:
     return name
 
 
-async def ensure_security_group(ec2: AwsClient, ssh_from_cidr: str) -> str:
-    """Our group in the default VPC, allowing SSH from `ssh_from_cidr` only."""
+def _ssh_rule(cidrs: list[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "IpProtocol": "tcp",
+            "FromPort": 22,
+            "ToPort": 22,
+            "IpRanges": [{"CidrIp": cidr, "Description": "jupyter_cloudlab"} for cidr in cidrs],
+        }
+    ]
+
+
+def _ssh_cidrs(group: dict[str, Any]) -> list[str]:
+    return [
+        ip_range["CidrIp"]
+        for permission in group.get("IpPermissions", [])
+        if permission.get("FromPort") == 22
+        for ip_range in permission.get("IpRanges", [])
+    ]
+
+
+async def find_security_group(ec2: AwsClient) -> dict[str, Any] | None:
     reply = await ec2.call(
         "describe_security_groups",
-        Filters=[{"Name": "group-name", "Values": [SECURITY_GROUP_NAME]}],
+        Filters=[{"Name": "group-name", "Values": [SECURITY_GROUP_NAME]}, *ours_filter()],
     )
-    groups = reply.get("SecurityGroups", [])
-    if groups:
-        group_id: str = groups[0]["GroupId"]
-        allowed = {
-            ip_range["CidrIp"]
-            for permission in groups[0].get("IpPermissions", [])
-            if permission.get("FromPort") == 22
-            for ip_range in permission.get("IpRanges", [])
-        }
-        if ssh_from_cidr in allowed:
-            return group_id
-    else:
+    groups: list[dict[str, Any]] = reply.get("SecurityGroups", [])
+    return groups[0] if groups else None
+
+
+async def ensure_security_group(ec2: AwsClient, ssh_from_cidr: str) -> str:
+    """Our group in the default VPC, allowing SSH from `ssh_from_cidr` only.
+
+    When this computer's address changed, the old address's rule is revoked: the group never
+    holds more than the one /32 that is in use.
+    """
+    group = await find_security_group(ec2)
+    if group is None:
         created = await ec2.call(
             "create_security_group",
             GroupName=SECURITY_GROUP_NAME,
@@ -72,17 +96,68 @@ async def ensure_security_group(ec2: AwsClient, ssh_from_cidr: str) -> str:
                 {"ResourceType": "security-group", "Tags": tag_list({OWNER_TAG: OWNER_VALUE})}
             ],
         )
-        group_id = created["GroupId"]
-    await ec2.call(
-        "authorize_security_group_ingress",
-        GroupId=group_id,
-        IpPermissions=[
-            {
-                "IpProtocol": "tcp",
-                "FromPort": 22,
-                "ToPort": 22,
-                "IpRanges": [{"CidrIp": ssh_from_cidr, "Description": "jupyter_cloudlab"}],
-            }
-        ],
-    )
+        group_id: str = created["GroupId"]
+        allowed: list[str] = []
+    else:
+        group_id, allowed = group["GroupId"], _ssh_cidrs(group)
+    stale = [cidr for cidr in allowed if cidr != ssh_from_cidr]
+    if stale:
+        await ec2.call(
+            "revoke_security_group_ingress", GroupId=group_id, IpPermissions=_ssh_rule(stale)
+        )
+    if ssh_from_cidr not in allowed:
+        await ec2.call(
+            "authorize_security_group_ingress",
+            GroupId=group_id,
+            IpPermissions=_ssh_rule([ssh_from_cidr]),
+        )
     return group_id
+
+
+async def close_when_idle(ec2: AwsClient) -> bool:
+    """Revoke the SSH rule when none of our machines runs; True if it was revoked."""
+    if any(i.state in ("pending", "running") for i in await instances.find_ours(ec2)):
+        return False
+    group = await find_security_group(ec2)
+    cidrs = _ssh_cidrs(group) if group else []
+    if group is None or not cidrs:
+        return False
+    await ec2.call(
+        "revoke_security_group_ingress", GroupId=group["GroupId"], IpPermissions=_ssh_rule(cidrs)
+    )
+    return True
+
+
+async def release_unused(ec2: AwsClient) -> list[str]:
+    """Delete our security group and key pairs that no live instance of ours uses any more.
+
+    Returns what was deleted. Runs after terminate and after a failed launch, so nothing we
+    created is left behind to break the next launch.
+    """
+    live = await instances.find_ours(ec2)
+    deleted: list[str] = []
+    group = await find_security_group(ec2)
+    if group is not None and not any(group["GroupId"] in i.security_group_ids for i in live):
+        await delete_security_group(ec2, group["GroupId"])
+        deleted.append(group["GroupId"])
+    used_keys = {i.key_name for i in live}
+    pairs = await ec2.call("describe_key_pairs", Filters=ours_filter())
+    for pair in pairs.get("KeyPairs", []):
+        if pair["KeyName"] not in used_keys:
+            await ec2.call("delete_key_pair", KeyName=pair["KeyName"])
+            deleted.append(pair["KeyName"])
+    return deleted
+
+
+async def delete_security_group(ec2: AwsClient, group_id: str) -> None:
+    """Delete a group; AWS may still see the terminated instance's interface for a while."""
+    for attempt in range(DELETE_ATTEMPTS):
+        try:
+            await ec2.call("delete_security_group", GroupId=group_id)
+            return
+        except CloudError as error:
+            if error.code == "InvalidGroup.NotFound":
+                return
+            if error.code != "DependencyViolation" or attempt + 1 == DELETE_ATTEMPTS:
+                raise
+            await asyncio.sleep(DELETE_RETRY_SECONDS)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
 from importlib import resources
 
+from . import pricing
 from .aws_client import AwsClient
 from .errors import CloudError
 
@@ -17,16 +19,32 @@ CURATED_INSTANCE_TYPES = tuple(
 AMI_ID_PATTERN = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
 
 # Public SSM parameters that name the latest AMI of each family (AWS mode).
-PUBLIC_IMAGE_PARAMETERS = {
-    "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-ubuntu-22.04/latest/ami-id": (
-        "deep-learning"
-    ),
-    "/aws/service/deeplearning/ami/x86_64/oss-nvidia-driver-gpu-pytorch-2.7-ubuntu-22.04/latest/ami-id": (
-        "deep-learning"
-    ),
-    "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id": "ubuntu",
-    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64": "amazon-linux",
-}
+DLAMI_PARAMETER = "/aws/service/deeplearning/ami/{arch}/{ami_type}/latest/ami-id"
+# The curated Deep Learning AMI types: NVIDIA driver + CUDA base, and PyTorch on top.
+DLAMI_TYPES = (
+    "base-oss-nvidia-driver-gpu-ubuntu-22.04",
+    "oss-nvidia-driver-gpu-pytorch-2.7-ubuntu-22.04",
+    "base-oss-nvidia-driver-gpu-amazon-linux-2023",
+)
+UBUNTU_PARAMETER = (
+    "/aws/service/canonical/ubuntu/server/24.04/stable/current/{ubuntu_arch}/hvm/ebs-gp3/ami-id"
+)
+AL2023_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
+ARCHITECTURES = {"x86_64": "amd64", "arm64": "arm64"}
+
+
+def _public_image_parameters() -> dict[str, str]:
+    parameters: dict[str, str] = {}
+    for arch, ubuntu_arch in ARCHITECTURES.items():
+        for ami_type in DLAMI_TYPES:
+            parameters[DLAMI_PARAMETER.format(arch=arch, ami_type=ami_type)] = "deep-learning"
+        parameters[UBUNTU_PARAMETER.format(ubuntu_arch=ubuntu_arch)] = "ubuntu"
+        parameters[AL2023_PARAMETER.format(arch=arch)] = "amazon-linux"
+    return parameters
+
+
+PUBLIC_IMAGE_PARAMETERS = _public_image_parameters()
+SSM_GET_PARAMETERS_MAX = 10
 
 
 FAMILY_ORDER = ("deep-learning", "ubuntu", "amazon-linux", "custom")
@@ -48,6 +66,8 @@ class InstanceType:
     architecture: str
     gpu: Gpu | None
     price_per_hour: float | None
+    spot_price_per_hour: float | None = None
+    price_source: str = pricing.SNAPSHOT_SOURCE
 
     @property
     def gpu_label(self) -> str:
@@ -66,11 +86,6 @@ class Image:
     ssh_user: str
     family: str
     root_device_name: str = "/dev/sda1"
-
-
-def _price_snapshot() -> dict[str, float]:
-    data = json.loads(resources.files(__package__).joinpath("prices.json").read_text())
-    return {name: float(price) for name, price in data["on_demand"].items()}
 
 
 def _instance_type(raw: dict, prices: dict[str, float]) -> InstanceType:
@@ -97,7 +112,7 @@ def _instance_type(raw: dict, prices: dict[str, float]) -> InstanceType:
 
 async def describe_instance_types(ec2: AwsClient, names: list[str]) -> list[InstanceType]:
     """Instance types by name; unknown names are an error that says which."""
-    prices = _price_snapshot()
+    prices = pricing.snapshot_prices()
     try:
         raw = await ec2.paginate("describe_instance_types", "InstanceTypes", InstanceTypes=names)
     except CloudError as error:
@@ -113,15 +128,26 @@ async def describe_instance_types(ec2: AwsClient, names: list[str]) -> list[Inst
     return sorted((_instance_type(item, prices) for item in raw), key=lambda t: names.index(t.name))
 
 
-async def offered_instance_types(ec2: AwsClient) -> list[InstanceType]:
-    """The curated picker list, as this region knows it."""
-    prices = _price_snapshot()
+async def offered_instance_types(
+    ec2: AwsClient, pricing_client: AwsClient | None = None
+) -> list[InstanceType]:
+    """The curated picker list, as this region knows it, with on-demand and spot prices."""
     raw = await ec2.paginate(
         "describe_instance_types",
         "InstanceTypes",
         Filters=[{"Name": "instance-type", "Values": list(CURATED_INSTANCE_TYPES)}],
     )
-    types = [_instance_type(item, prices) for item in raw]
+    names = [item["InstanceType"] for item in raw]
+    on_demand = await pricing.on_demand_prices(pricing_client, ec2.region, names)
+    spot = await pricing.spot_prices(ec2, names)
+    types = [
+        dataclasses.replace(
+            _instance_type(item, on_demand.prices),
+            spot_price_per_hour=spot.get(item["InstanceType"]),
+            price_source=on_demand.source,
+        )
+        for item in raw
+    ]
     return sorted(types, key=lambda t: (t.gpu is None, t.price_per_hour or 0, t.name))
 
 
@@ -158,9 +184,12 @@ async def offered_images(ec2: AwsClient, ssm: AwsClient) -> list[Image]:
     """Deep Learning, Ubuntu and Amazon Linux AMIs from public SSM parameters, then our own."""
     families: dict[str, str] = {}
     try:
-        reply = await ssm.call("get_parameters", Names=list(PUBLIC_IMAGE_PARAMETERS))
-        for parameter in reply.get("Parameters", []):
-            families[parameter["Value"]] = PUBLIC_IMAGE_PARAMETERS[parameter["Name"]]
+        names = list(PUBLIC_IMAGE_PARAMETERS)
+        for first in range(0, len(names), SSM_GET_PARAMETERS_MAX):
+            chunk = names[first : first + SSM_GET_PARAMETERS_MAX]
+            reply = await ssm.call("get_parameters", Names=chunk)
+            for parameter in reply.get("Parameters", []):
+                families[parameter["Value"]] = PUBLIC_IMAGE_PARAMETERS[parameter["Name"]]
     except CloudError:
         pass  # no ssm:GetParameters, or an endpoint without them: own AMIs still work
     images: list[Image] = []

@@ -1,6 +1,9 @@
-"""AWS failures as plain sentences a user can act on."""
+"""AWS failures as plain sentences a user can act on, with the HTTP status the API answers."""
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -9,8 +12,11 @@ from botocore.exceptions import (
     NoCredentialsError,
     NoRegionError,
     ProfileNotFound,
+    SSOError,
     SSOTokenLoadError,
     TokenRetrievalError,
+    UnauthorizedSSOTokenError,
+    WaiterError,
 )
 
 
@@ -24,40 +30,125 @@ class CloudError(Exception):
         self.code = code
 
 
-_CLIENT_ERRORS: dict[str, tuple[int, str]] = {
-    "InvalidAMIID.Malformed": (400, "The AMI id is malformed: use the form ami-0123456789abcdef0."),
-    "InvalidAMIID.NotFound": (
-        400,
-        "That AMI does not exist in this region: pick one from the list.",
-    ),
-    "InvalidAMIID.Unavailable": (400, "That AMI is no longer available: pick another one."),
-    "InsufficientInstanceCapacity": (
-        503,
-        "AWS has no capacity for this instance type in this zone right now: "
-        "try another instance type or region, or try again later.",
-    ),
-    "VcpuLimitExceeded": (
-        403,
-        "Your account's vCPU quota for this instance family is used up: ask for a higher "
-        "'Running On-Demand instances' quota in Service Quotas, or stop another machine.",
-    ),
-    "MaxSpotInstanceCountExceeded": (
-        403,
-        "Your account's spot instance quota is used up: request a higher spot quota in "
-        "Service Quotas, or launch on-demand.",
-    ),
+SIGN_IN_AGAIN = "Your AWS session has expired: sign in again (for SSO: aws sso login)."
+_EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"}
+_THROTTLED_CODES = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "RequestThrottled"}
+_FIXED: dict[str, tuple[int, str]] = {
     "InvalidInstanceID.NotFound": (404, "AWS no longer knows this instance."),
     "IncorrectInstanceState": (409, "The machine is not in a state that allows this right now."),
-    "ExpiredToken": (401, "Your AWS session has expired: sign in again (for SSO: aws sso login)."),
     "RequestExpired": (
         401,
-        "Your AWS session has expired: sign in again (for SSO: aws sso login).",
+        "AWS says the request expired: check this computer's clock, or sign in again.",
     ),
     "AuthFailure": (401, "AWS rejected the credentials: check your access keys or profile."),
+    "InvalidClientTokenId": (401, "AWS does not know these access keys: check your profile."),
+    "UnrecognizedClientException": (
+        401,
+        "AWS does not know these credentials: check your profile.",
+    ),
+    "OptInRequired": (403, "Your account is not subscribed to this region or offer: opt in first."),
+    "DependencyViolation": (409, "The resource is still in use by another one: try again soon."),
 }
 
+# Service Quotas names (https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-quotas.html)
+_QUOTA_GROUPS = (
+    (("g", "vt"), "G and VT"),
+    (("p",), "P"),
+    (("inf",), "Inf"),
+    (("trn",), "Trn"),
+    (("dl",), "DL"),
+    (("f",), "F"),
+    (("x",), "X"),
+)
+_FAMILY = re.compile(r"^([a-z]+?)\d")
 
-def from_aws(error: Exception) -> CloudError:
+
+def quota_name(instance_type: str | None, spot: bool) -> str:
+    """The Service Quotas name that limits vCPUs of this instance type."""
+    match = _FAMILY.match(instance_type or "")
+    family = match.group(1) if match else ""
+    group = "Standard (A, C, D, H, I, M, R, T, Z)"
+    for prefixes, name in _QUOTA_GROUPS:
+        if family in prefixes:
+            group = name
+            break
+    if spot:
+        return f"All {group} Spot Instance Requests"
+    return f"Running On-Demand {group} instances"
+
+
+def _is_spot(params: dict[str, Any]) -> bool:
+    market = params.get("InstanceMarketOptions") or {}
+    return bool(market.get("MarketType") == "spot")
+
+
+def _denied(error: ClientError, service: str) -> CloudError:
+    code = error.response.get("Error", {}).get("Code", "")
+    detail = error.response.get("Error", {}).get("Message", "")
+    found = re.search(r"perform: ([a-z0-9-]+:[A-Za-z0-9]+)", detail)
+    action = found.group(1) if found else f"{service}:{error.operation_name}"
+    return CloudError(
+        f"Your AWS identity is not allowed to call {action}: add it to your IAM policy "
+        "(see iam-policy.json).",
+        403,
+        code,
+    )
+
+
+def _capacity(detail: str, params: dict[str, Any]) -> CloudError:
+    named = re.search(r"sufficient ([a-z0-9-]+\.[a-z0-9-]+) capacity", detail)
+    instance_type = params.get("InstanceType") or (named.group(1) if named else "such")
+    zone = re.search(r"Availability Zone you requested \(([a-z0-9-]+)\)", detail)
+    others = re.search(r"choosing ([a-z0-9-]+(?:, [a-z0-9-]+)*)", detail)
+    where = f" in {zone.group(1)}" if zone else " in this zone"
+    hint = f"another zone ({others.group(1)})" if others else "another zone or region"
+    return CloudError(
+        f"AWS has no {instance_type} capacity{where} right now: try {hint}, another instance type"
+        + (", on-demand instead of spot" if _is_spot(params) else "")
+        + ", or try again later.",
+        503,
+        "InsufficientInstanceCapacity",
+    )
+
+
+def _client_error(error: ClientError, service: str, params: dict[str, Any]) -> CloudError:
+    code = error.response.get("Error", {}).get("Code", "")
+    detail = error.response.get("Error", {}).get("Message", "")
+    if code in _FIXED:
+        status, sentence = _FIXED[code]
+        return CloudError(sentence, status, code)
+    if code in _EXPIRED_CODES:
+        return CloudError(SIGN_IN_AGAIN, 401, code)
+    if code in ("UnauthorizedOperation", "AccessDeniedException") or code.endswith("AccessDenied"):
+        return _denied(error, service)
+    if code in ("InsufficientInstanceCapacity", "InsufficientCapacity"):
+        return _capacity(detail, params)
+    instance_type = params.get("InstanceType")
+    if code in ("VcpuLimitExceeded", "MaxSpotInstanceCountExceeded"):
+        quota = quota_name(instance_type, _is_spot(params) or code.startswith("MaxSpot"))
+        return CloudError(
+            f"Launching {instance_type or 'this machine'} would pass your account's quota "
+            f"'{quota}' (vCPUs): ask for more in Service Quotas, stop another machine, "
+            "or pick a smaller type.",
+            403,
+            code,
+        )
+    if code.startswith("InvalidAMIID"):
+        image = params.get("ImageId", "That AMI")
+        reason = "is malformed" if code.endswith("Malformed") else "does not exist here"
+        if code.endswith("Unavailable"):
+            reason = "is no longer available"
+        return CloudError(f"{image} {reason}: pick an image from the list.", 400, code)
+    if code in _THROTTLED_CODES or code in ("TooManyRequestsException", "SlowDown"):
+        return CloudError(
+            "AWS is throttling this account's requests: try again in a minute.", 503, code
+        )
+    return CloudError(f"AWS refused the request ({code}): {detail}", 400, code)
+
+
+def from_aws(
+    error: Exception, service: str = "ec2", params: dict[str, Any] | None = None
+) -> CloudError:
     """Translate a boto3/botocore exception into a CloudError with a sentence."""
     if isinstance(error, CloudError):
         return error
@@ -68,7 +159,9 @@ def from_aws(error: Exception) -> CloudError:
             401,
             "NoCredentials",
         )
-    if isinstance(error, (SSOTokenLoadError, TokenRetrievalError)):
+    if isinstance(
+        error, (SSOTokenLoadError, UnauthorizedSSOTokenError, TokenRetrievalError, SSOError)
+    ):
         return CloudError("Your AWS SSO session has expired: run aws sso login.", 401, "SSOExpired")
     if isinstance(error, ProfileNotFound):
         return CloudError(f"{error}: pick an existing AWS profile.", 400, "ProfileNotFound")
@@ -76,22 +169,18 @@ def from_aws(error: Exception) -> CloudError:
         return CloudError("No AWS region is set: choose one in the settings.", 400, "NoRegion")
     if isinstance(error, EndpointConnectionError):
         return CloudError(
-            "The EC2 API could not be reached: check your network connection.", 503, "Offline"
+            "The AWS API could not be reached: check your network connection.", 503, "Offline"
         )
     if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in _CLIENT_ERRORS:
-            status, sentence = _CLIENT_ERRORS[code]
-            return CloudError(sentence, status, code)
-        if code == "UnauthorizedOperation" or code.endswith("AccessDenied"):
-            operation = getattr(error, "operation_name", "this operation")
-            return CloudError(
-                f"Your AWS identity may not call ec2:{operation}: add it to the IAM policy.",
-                403,
-                code,
-            )
-        detail = error.response.get("Error", {}).get("Message", "")
-        return CloudError(f"AWS refused the request ({code}): {detail}", 400, code)
+        return _client_error(error, service, params or {})
+    if isinstance(error, WaiterError):
+        reason = getattr(error, "last_response", {}) or {}
+        code = reason.get("Error", {}).get("Code") if isinstance(reason, dict) else None
+        return CloudError(
+            f"The machine did not reach the expected state: {error.kwargs.get('reason', error)}",
+            409 if code is None else 400,
+            code or "WaiterFailed",
+        )
     if isinstance(error, BotoCoreError):
         return CloudError(f"The AWS client failed: {error}", 503, type(error).__name__)
     return CloudError(f"Unexpected cloud failure: {error}", 500, type(error).__name__)

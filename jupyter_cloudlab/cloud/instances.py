@@ -31,6 +31,9 @@ class LaunchSpec:
     disk_gib: int
     spot: bool
     root_device_name: str = "/dev/sda1"
+    disk_type: str = "gp3"
+    spot_persistent: bool = False
+    """Persistent spot: AWS stops the machine on interruption and starts it again later."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ class InstanceInfo:
     ssh_user: str
     spot: bool
     launch_time: str | None
+    key_name: str | None = None
+    security_group_ids: tuple[str, ...] = ()
+    spot_request_id: str | None = None
 
 
 def _info(raw: dict[str, Any]) -> InstanceInfo:
@@ -61,11 +67,33 @@ def _info(raw: dict[str, Any]) -> InstanceInfo:
         ssh_user=tags.get(SSH_USER_TAG, "ubuntu"),
         spot=raw.get("InstanceLifecycle") == "spot",
         launch_time=launch_time.isoformat() if launch_time is not None else None,
+        key_name=raw.get("KeyName"),
+        security_group_ids=tuple(g["GroupId"] for g in raw.get("SecurityGroups", [])),
+        spot_request_id=raw.get("SpotInstanceRequestId"),
     )
 
 
+async def find_machine(ec2: AwsClient, machine_id: str) -> InstanceInfo | None:
+    """Our live instance for this machine id, if one was already launched."""
+    filters = [*ours_filter(), {"Name": f"tag:{MACHINE_ID_TAG}", "Values": [machine_id]}]
+    reservations = await ec2.paginate("describe_instances", "Reservations", Filters=filters)
+    for reservation in reservations:
+        for raw in reservation["Instances"]:
+            if raw["State"]["Name"] not in ("terminated", "shutting-down"):
+                return _info(raw)
+    return None
+
+
 async def launch(ec2: AwsClient, spec: LaunchSpec) -> InstanceInfo:
-    """run_instances with everything a careful user sets by hand, tagged as ours."""
+    """run_instances with everything a careful user sets by hand, tagged as ours.
+
+    Idempotent per machine id: AWS dedupes on the ClientToken, and (for endpoints that ignore
+    it, and for a token that has aged out) an instance already tagged with this machine id is
+    returned instead of launching a second one.
+    """
+    existing = await find_machine(ec2, spec.machine_id)
+    if existing is not None:
+        return existing
     tags = tag_list(
         {
             OWNER_TAG: OWNER_VALUE,
@@ -95,7 +123,7 @@ async def launch(ec2: AwsClient, spec: LaunchSpec) -> InstanceInfo:
                 "DeviceName": spec.root_device_name,
                 "Ebs": {
                     "VolumeSize": spec.disk_gib,
-                    "VolumeType": "gp3",
+                    "VolumeType": spec.disk_type,
                     "DeleteOnTermination": True,
                 },
             }
@@ -103,13 +131,17 @@ async def launch(ec2: AwsClient, spec: LaunchSpec) -> InstanceInfo:
         "TagSpecifications": [
             {"ResourceType": "instance", "Tags": tags},
             {"ResourceType": "volume", "Tags": tags},
+            {"ResourceType": "network-interface", "Tags": tags},
         ],
     }
     if spec.spot:
-        request["InstanceMarketOptions"] = {
-            "MarketType": "spot",
-            "SpotOptions": {"SpotInstanceType": "one-time"},
-        }
+        spot_options: dict[str, str] = {"SpotInstanceType": "one-time"}
+        if spec.spot_persistent:
+            spot_options = {
+                "SpotInstanceType": "persistent",
+                "InstanceInterruptionBehavior": "stop",
+            }
+        request["InstanceMarketOptions"] = {"MarketType": "spot", "SpotOptions": spot_options}
     reply = await ec2.call("run_instances", **request)
     return _info(reply["Instances"][0])
 
@@ -136,6 +168,11 @@ async def wait_running(ec2: AwsClient, instance_id: str) -> InstanceInfo:
     return await describe(ec2, instance_id)
 
 
+async def reboot(ec2: AwsClient, instance_id: str) -> InstanceInfo:
+    await ec2.call("reboot_instances", InstanceIds=[instance_id])
+    return await wait_running(ec2, instance_id)
+
+
 async def stop(ec2: AwsClient, instance_id: str) -> None:
     await ec2.call("stop_instances", InstanceIds=[instance_id])
     await ec2.wait("instance_stopped", InstanceIds=[instance_id])
@@ -147,5 +184,11 @@ async def start(ec2: AwsClient, instance_id: str) -> InstanceInfo:
 
 
 async def terminate(ec2: AwsClient, instance_id: str) -> None:
+    """Terminate and wait; a persistent spot request is cancelled first (else AWS relaunches)."""
+    info = await describe(ec2, instance_id)
+    if info.spot_request_id:
+        await ec2.call(
+            "cancel_spot_instance_requests", SpotInstanceRequestIds=[info.spot_request_id]
+        )
     await ec2.call("terminate_instances", InstanceIds=[instance_id])
     await ec2.wait("instance_terminated", InstanceIds=[instance_id])

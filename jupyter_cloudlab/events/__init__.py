@@ -6,3 +6,5 @@ from pathlib import Path
 
 MACHINE_EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_cloudlab/machine/v1"
 MACHINE_EVENT_SCHEMA = Path(__file__).parent / "machine.yaml"
+CONNECTION_EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_cloudlab/connection/v1"
+CONNECTION_EVENT_SCHEMA = Path(__file__).parent / "connection.yaml"

@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from .catalog import ImagesHandler, InstanceTypesHandler, StatusHandler
-from .machines import MachineActionHandler, MachineHandler, MachinesHandler
+from .machines import (
+    MachineActionHandler,
+    MachineConnectionHandler,
+    MachineHandler,
+    MachinesHandler,
+)
 
 API_PREFIX = "cloudlab/api"
 MACHINE_ID = r"(?P<machine_id>[^/]+)"
@@ -20,4 +25,5 @@ def api_routes() -> list[tuple[str, Any]]:
         (rf"/{API_PREFIX}/machines", MachinesHandler),
         (rf"/{API_PREFIX}/machines/{MACHINE_ID}", MachineHandler),
         (rf"/{API_PREFIX}/machines/{MACHINE_ID}/(?P<action>stop|start)", MachineActionHandler),
+        (rf"/{API_PREFIX}/machines/{MACHINE_ID}/connection", MachineConnectionHandler),
     ]

@@ -25,17 +25,22 @@ def _validation_message(error: ValidationError) -> str:
     return "Invalid request: " + "; ".join(parts) + "."
 
 
-def http_error(error: Exception) -> web.HTTPError:
-    """The single map from domain errors to HTTP statuses and plain messages."""
-    if isinstance(error, ValidationError):
-        return web.HTTPError(400, reason=_validation_message(error))
+def domain_http_error(error: BaseException | None) -> web.HTTPError | None:
+    """The single map from domain errors to HTTP statuses and plain messages (None: not ours)."""
     if isinstance(error, MachineNotFound):
         return web.HTTPError(404, reason=str(error))
     if isinstance(error, InvalidTransition):
         return web.HTTPError(409, reason=str(error))
     if isinstance(error, CloudError):
         return web.HTTPError(error.status, reason=error.message)
-    raise error
+    return None
+
+
+def http_error(error: Exception) -> web.HTTPError:
+    mapped = domain_http_error(error)
+    if mapped is None:
+        raise error
+    return mapped
 
 
 class CloudLabHandler(APIHandler):
@@ -62,19 +67,36 @@ class CloudLabHandler(APIHandler):
         try:
             return model.model_validate_json(self.request.body or b"{}")
         except ValidationError as error:
-            raise http_error(error) from None
+            raise web.HTTPError(400, reason=_validation_message(error)) from None
 
     def reply(self, body: BaseModel, status: int = 200) -> None:
         self.set_status(status)
         self.finish(body.model_dump_json())
 
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """A domain error is an answer, not a crash: one warning line, no traceback."""
+        mapped = domain_http_error(value)
+        if mapped is None:
+            super().log_exception(typ, value, tb)
+            return
+        self.log.warning("%d %s: %s", mapped.status_code, self._request_summary(), mapped.reason)
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """JSON {message, reason}; the message is the plain sentence, never a traceback."""
+        """JSON {message, reason}; the message is the plain sentence, never a traceback.
+
+        Domain errors raised by the backend get their status here, so handlers need no
+        try/except of their own.
+        """
         exc_info = kwargs.get("exc_info")
+        error = exc_info[1] if exc_info else None
+        mapped = domain_http_error(error)
+        if mapped is not None:
+            error = mapped
+            self.set_status(mapped.status_code, reason=mapped.reason)
         message = self._reason
-        if exc_info and isinstance(exc_info[1], web.HTTPError) and exc_info[1].reason:
-            message = exc_info[1].reason
-        elif exc_info and not isinstance(exc_info[1], web.HTTPError):
+        if isinstance(error, web.HTTPError) and error.reason:
+            message = error.reason
+        elif error is not None and not isinstance(error, web.HTTPError):
             message = "CloudLab hit an unexpected error; the server log has the details."
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"message": message, "reason": self._reason}))

@@ -6,7 +6,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..models import Gpu, ImageList, ImageModel, InstanceTypeList, InstanceTypeModel, Status
-from .base import CloudLabHandler, http_error
+from .base import CloudLabHandler
 
 
 class StatusHandler(CloudLabHandler):
@@ -22,10 +22,7 @@ class InstanceTypesHandler(CloudLabHandler):
     @authorized
     async def get(self) -> None:
         backend = await self.ready_backend()
-        try:
-            types = await backend.instance_types()
-        except Exception as error:
-            raise http_error(error) from None
+        types = await backend.instance_types()
         self.reply(
             InstanceTypeList(
                 instance_types=[
@@ -36,6 +33,8 @@ class InstanceTypesHandler(CloudLabHandler):
                         architecture=t.architecture,
                         gpu=Gpu(**vars(t.gpu)) if t.gpu else None,
                         price_per_hour=t.price_per_hour,
+                        spot_price_per_hour=t.spot_price_per_hour,
+                        price_source=t.price_source,
                     )
                     for t in types
                 ]
@@ -48,10 +47,7 @@ class ImagesHandler(CloudLabHandler):
     @authorized
     async def get(self) -> None:
         backend = await self.ready_backend()
-        try:
-            images = await backend.images()
-        except Exception as error:
-            raise http_error(error) from None
+        images = await backend.images()
         self.reply(
             ImageList(
                 images=[

@@ -5,8 +5,9 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..models import LaunchRequest, MachineList
-from .base import CloudLabHandler, http_error
+from ..kernels.status import connection_status
+from ..models import LaunchRequest, MachineConnection, MachineList
+from .base import CloudLabHandler
 
 
 class MachinesHandler(CloudLabHandler):
@@ -21,10 +22,7 @@ class MachinesHandler(CloudLabHandler):
     async def post(self) -> None:
         request = self.parse_body(LaunchRequest)
         orchestrator = await self.orchestrator()
-        try:
-            machine = await orchestrator.launch(request)
-        except Exception as error:
-            raise http_error(error) from None
+        machine = await orchestrator.launch(request)
         self.reply(machine, status=202)
 
 
@@ -33,19 +31,13 @@ class MachineHandler(CloudLabHandler):
     @authorized
     async def get(self, machine_id: str) -> None:
         orchestrator = await self.orchestrator()
-        try:
-            self.reply(orchestrator.get(machine_id))
-        except Exception as error:
-            raise http_error(error) from None
+        self.reply(orchestrator.get(machine_id))
 
     @web.authenticated
     @authorized
     async def delete(self, machine_id: str) -> None:
         orchestrator = await self.orchestrator()
-        try:
-            machine = await orchestrator.terminate(machine_id)
-        except Exception as error:
-            raise http_error(error) from None
+        machine = await orchestrator.terminate(machine_id)
         self.reply(machine, status=202)
 
 
@@ -55,8 +47,17 @@ class MachineActionHandler(CloudLabHandler):
     async def post(self, machine_id: str, action: str) -> None:
         orchestrator = await self.orchestrator()
         command = orchestrator.stop if action == "stop" else orchestrator.start
-        try:
-            machine = await command(machine_id)
-        except Exception as error:
-            raise http_error(error) from None
+        machine = await command(machine_id)
         self.reply(machine, status=202)
+
+
+class MachineConnectionHandler(CloudLabHandler):
+    """The machine's tunnel (up, down, gone, detached), since when, and its kernels here."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, machine_id: str) -> None:
+        orchestrator = await self.orchestrator()
+        orchestrator.get(machine_id)
+        status = connection_status(self.backend.gateways, self.kernel_manager, machine_id)
+        self.reply(MachineConnection(**status))

@@ -7,6 +7,7 @@ settings, so the classes go in as config (``mixing_server_config``, pushed by th
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .gateways import GatewayRegistry
@@ -24,6 +25,15 @@ def mixing_server_config() -> dict[str, Any]:
         "kernel_manager_class": KERNEL_MANAGER_CLASS,
         "kernel_spec_manager_class": KERNEL_SPEC_MANAGER_CLASS,
         "kernel_websocket_connection_class": KERNEL_WEBSOCKET_CONNECTION_CLASS,
+    }
+
+
+def persistence_server_config(data_dir: Path) -> dict[str, dict[str, Any]]:
+    """Where a restarted server finds its remote kernels (kernel -> machine) and its sessions
+    (notebook -> kernel), both in the extension's data dir."""
+    return {
+        "CloudLabKernelManager": {"state_file": str(data_dir / "remote_kernels.json")},
+        "SessionManager": {"database_filepath": str(data_dir / "sessions.db")},
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 KERNEL_NAME_PREFIX = "cloudlab."
 
@@ -43,22 +44,55 @@ def parse_remote_kernel_name(name: str) -> tuple[str, str] | None:
     return machine_id, remote_name
 
 
+@dataclass(frozen=True)
+class LinkStatus:
+    """A machine's tunnel as the kernel layer sees it."""
+
+    machine_id: str
+    tunnel: str
+    """``up``, ``down`` (healing: the machine runs, its kernels keep running), ``gone`` (the
+    machine stopped by itself) or ``detached`` (we let go: stopped, terminated, server exit)."""
+    since: datetime
+
+
 class GatewayRegistry:
-    """Gateways by machine id, with change callbacks (kernelspec lists depend on them)."""
+    """Gateways by machine id, with change callbacks (kernelspec lists depend on them), and each
+    machine's tunnel status."""
 
     def __init__(self) -> None:
         self._gateways: dict[str, Gateway] = {}
         self._listeners: list[Callable[[], None]] = []
+        self._links: dict[str, LinkStatus] = {}
+        self._link_listeners: list[Callable[[LinkStatus], None]] = []
 
     def add(self, gateway: Gateway) -> None:
         self._gateways[gateway.machine_id] = gateway
+        self.set_link_state(gateway.machine_id, "up")
         self._notify()
 
     def remove(self, machine_id: str) -> Gateway | None:
         gateway = self._gateways.pop(machine_id, None)
         if gateway is not None:
+            self.set_link_state(machine_id, "detached")
             self._notify()
         return gateway
+
+    def set_link_state(self, machine_id: str, tunnel: str) -> None:
+        """Record a tunnel change (the orchestrator reports down/gone; add/remove do up and
+        detached); listeners hear only real changes."""
+        current = self._links.get(machine_id)
+        if current is not None and current.tunnel == tunnel:
+            return
+        status = LinkStatus(machine_id, tunnel, datetime.now(timezone.utc))
+        self._links[machine_id] = status
+        for listener in list(self._link_listeners):
+            listener(status)
+
+    def link_status(self, machine_id: str) -> LinkStatus | None:
+        return self._links.get(machine_id)
+
+    def on_link_change(self, listener: Callable[[LinkStatus], None]) -> None:
+        self._link_listeners.append(listener)
 
     def get(self, machine_id: str) -> Gateway | None:
         return self._gateways.get(machine_id)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from typing import Any
 
 from jupyter_client.utils import ensure_async
@@ -23,58 +22,15 @@ from jupyter_server.services.kernels.kernelmanager import (
 from jupyter_server.utils import ApiPath
 from tornado import web
 from traitlets import Any as AnyTrait
-from traitlets import Dict, Float, Instance, Set, Unicode, default, observe
-from traitlets.config import LoggingConfigurable
+from traitlets import Dict, Float, Instance, Unicode, default, observe
 
 from .gateways import Gateway, GatewayRegistry, parse_remote_kernel_name
 from .remote import RemoteServerClient, RemoteServerError
+from .remote_kernel import RemoteKernel
+from .state import load_kernel_map, save_kernel_map
 
 # How long a kernel listing waits for a machine before showing the last known model instead.
 LIST_TIMEOUT = 5.0
-
-
-class RemoteKernel(LoggingConfigurable):
-    """Stands where a KernelManager would for a kernel that runs on a machine.
-
-    ``get_kernel()`` returns it and the websocket handler passes it as ``parent`` to the connection
-    class, which reads the gateway and kernel id from it. Its ``parent`` is the mapping manager.
-    """
-
-    kernel_id = Unicode(help="The kernel's id, the same here and on the gateway.")
-    kernel_name = Unicode(help="The local name, cloudlab.<machine_id>.<remote name>.")
-    machine_id = Unicode()
-    remote_name = Unicode()
-    model = Dict(help="The last kernel model the gateway returned.")
-    _gateway = Instance(Gateway)
-    _closers = Set()
-
-    @property
-    def gateway(self) -> Gateway:
-        """The machine's current gateway (its forward's port changes when the tunnel heals)."""
-        registry = getattr(self.parent, "gateways", None)
-        current = registry.get(self.machine_id) if registry is not None else None
-        return current or self._gateway
-
-    @property
-    def client(self) -> RemoteServerClient:
-        return RemoteServerClient(self.gateway)
-
-    @property
-    def execution_state(self) -> str:
-        return str(self.model.get("execution_state", "unknown"))
-
-    def add_closer(self, closer: Callable[[int, str], None]) -> None:
-        """Register a relay to close when this kernel leaves our lists."""
-        self._closers.add(closer)
-
-    def remove_closer(self, closer: Callable[[int, str], None]) -> None:
-        self._closers.discard(closer)
-
-    def close_connections(self, code: int, reason: str) -> None:
-        """Close the browser sockets relayed to this kernel (JupyterLab then shows its state)."""
-        for closer in list(self._closers):
-            closer(code, reason)
-        self._closers.clear()
 
 
 class CloudLabKernelManager(AsyncMappingKernelManager):
@@ -89,8 +45,48 @@ class CloudLabKernelManager(AsyncMappingKernelManager):
         config=True,
         help="Seconds a kernel listing waits for a machine before showing its last known state.",
     )
+    state_file = Unicode(
+        "",
+        config=True,
+        help="JSON file where the remote kernels (kernel id -> machine) are kept, so a restarted "
+        "server finds them again; empty: not kept. The extension puts it in its data dir.",
+    )
     _remote = Dict(key_trait=Unicode(), value_trait=AnyTrait())
     _known_machines: set[str]
+    _adopt_tasks: set[asyncio.Task[Any]]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._adopt_tasks = set()
+        self._restore()
+
+    def _restore(self) -> None:
+        """Kernels saved by an earlier run: listed at once (sessions keep them), live as soon
+        as their machine's gateway is registered again."""
+        for kernel_id, entry in load_kernel_map(self.state_file).items():
+            machine_id, remote_name = entry["machine_id"], entry["remote_name"]
+            self._remote[kernel_id] = RemoteKernel(
+                parent=self,
+                log=self.log,
+                kernel_id=kernel_id,
+                kernel_name=f"cloudlab.{machine_id}.{remote_name}",
+                machine_id=machine_id,
+                remote_name=remote_name,
+                model={"id": kernel_id, "name": remote_name, "execution_state": "unknown"},
+            )
+        if self._remote:
+            self.log.info(
+                "Restored %d remote kernel(s) from %s", len(self._remote), self.state_file
+            )
+
+    def _save(self) -> None:
+        save_kernel_map(
+            self.state_file,
+            {
+                kid: {"machine_id": rk.machine_id, "remote_name": rk.remote_name}
+                for kid, rk in self._remote.items()
+            },
+        )
 
     @default("gateways")
     def _default_gateways(self) -> GatewayRegistry:
@@ -112,8 +108,30 @@ class CloudLabKernelManager(AsyncMappingKernelManager):
             return  # a registry we were given earlier and have since dropped
         current = {g.machine_id for g in registry.all()}
         for machine_id in self._known_machines - current:
-            self.forget_machine(machine_id)
+            # Detach only: the orchestrator lets go of machines at server exit too, and their
+            # kernels must then stay in the state file. forget_machine() is the real goodbye.
+            self._detach_machine(machine_id)
+        for machine_id in current - self._known_machines:
+            self._schedule_adoption(machine_id)
         self._known_machines = current
+
+    def _schedule_adoption(self, machine_id: str) -> None:
+        """A machine came (back): take in its kernels, the ones restored from the file too."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # configuration time: listings adopt restored kernels when they come
+        task = loop.create_task(self._adopt_quietly(machine_id))
+        self._adopt_tasks.add(task)
+        task.add_done_callback(self._adopt_tasks.discard)
+
+    async def _adopt_quietly(self, machine_id: str) -> None:
+        try:
+            adopted = await self.adopt_kernels(machine_id)
+        except (RemoteServerError, web.HTTPError) as e:
+            self.log.warning("Adopting the kernels of machine %s failed: %s", machine_id, e)
+            return
+        self.log.info("Adopted %d kernel(s) of machine %s", len(adopted), machine_id)
 
     # -- remote bookkeeping ---------------------------------------------------------------------
 
@@ -123,18 +141,27 @@ class CloudLabKernelManager(AsyncMappingKernelManager):
     def remote_kernels(self) -> list[RemoteKernel]:
         return list(self._remote.values())
 
-    def _drop(self, kernel_id: str, code: int, reason: str) -> None:
+    def _drop(self, kernel_id: str, code: int, reason: str, persist: bool = True) -> None:
         rk = self._remote.pop(kernel_id, None)
         if rk is not None:
             rk.close_connections(code, reason)
+            if persist:
+                self._save()
 
     def forget_machine(self, machine_id: str) -> list[str]:
-        """Drop a machine's kernels from our lists without touching them; returns their ids."""
-        gone = [kid for kid, rk in self._remote.items() if rk.machine_id == machine_id]
-        for kid in gone:
-            self._drop(kid, 1001, "machine disconnected")
+        """The machine stopped or was terminated: drop its kernels from our lists and from the
+        state file, without touching them; returns their ids."""
+        gone = self._detach_machine(machine_id)
+        self._save()
         if gone:
             self.log.info("Forgot %d kernel(s) of machine %s", len(gone), machine_id)
+        return gone
+
+    def _detach_machine(self, machine_id: str) -> list[str]:
+        """Drop a machine's kernels from our lists (browser sockets closed), keep the file."""
+        gone = [kid for kid, rk in self._remote.items() if rk.machine_id == machine_id]
+        for kid in gone:
+            self._drop(kid, 1001, "machine disconnected", persist=False)
         return gone
 
     def _gateway_for(self, machine_id: str) -> Gateway:
@@ -158,6 +185,7 @@ class CloudLabKernelManager(AsyncMappingKernelManager):
                 _gateway=gateway,
             )
             self._remote[kernel_id] = rk
+            self._save()
         rk.model = dict(model)
         return rk
 
@@ -165,7 +193,11 @@ class CloudLabKernelManager(AsyncMappingKernelManager):
         """Take in every kernel running on a machine (at start, or after its tunnel healed)."""
         gateway = self._gateway_for(machine_id)
         models = await RemoteServerClient(gateway).list_kernels()
-        return [self._adopt(gateway, m).kernel_id for m in models]
+        adopted = [self._adopt(gateway, m).kernel_id for m in models]
+        for kid, rk in list(self._remote.items()):
+            if rk.machine_id == machine_id and kid not in adopted:
+                self._drop(kid, 1000, "kernel gone")  # e.g. the machine rebooted meanwhile
+        return adopted
 
     def _local_model(self, rk: RemoteKernel, model: dict[str, Any]) -> dict[str, Any]:
         """The gateway's model with our kernel name (the browser matches it to our kernelspec)."""
@@ -266,6 +298,8 @@ class CloudLabKernelManager(AsyncMappingKernelManager):
         try:
             model = await rk.client.get_kernel(kernel_id)
         except RemoteServerError as e:
+            if e.unreachable:  # tunnel down or not yet up: the kernel is not dead for that
+                return self._local_model(rk, rk.model)
             raise self._http_error(e, "status", kernel_id) from e
         if model is None:
             self._drop(kernel_id, 1000, "kernel gone")
@@ -309,7 +343,7 @@ class CloudLabKernelManager(AsyncMappingKernelManager):
         if self._remote:
             self.log.info("Detaching %d remote kernel(s); they keep running", len(self._remote))
             for kid in list(self._remote):
-                self._drop(kid, 1001, "server shutting down")
+                self._drop(kid, 1001, "server shutting down", persist=False)
         await super().shutdown_all(now=now)
 
     async def cull_kernel_if_idle(self, kernel_id: str) -> None:

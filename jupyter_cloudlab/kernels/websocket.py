@@ -9,8 +9,14 @@ For a remote kernel the browser's socket is joined to the gateway's socket for t
 * The upstream uses the browser's ``session_id``: the gateway buffers output per kernel and
   session while no client listens, and replays it only to that session.
 * Frames pass through untouched, both ways, text and binary; no re-serialisation.
-* When the upstream closes, the browser's socket is closed too, so JupyterLab's own reconnect
-  (which comes back through here and opens a fresh upstream) and its kernel status take over.
+* When the upstream drops (tunnel cut, sshd restarted) the browser's socket stays open and the
+  relay reconnects upstream with the same session id while the kernel's machine is ours: the
+  gateway then replays what the kernel produced meanwhile, in order, so the browser sees no gap.
+  Browser frames sent meanwhile wait in a bounded queue. When the machine leaves (stopped,
+  terminated) or the kernel is gone there, the browser's socket is closed with the reason, so
+  JupyterLab shows it; a socket is never left open and dead.
+* TCP_NODELAY on the browser's socket, local kernels included: tornado leaves Nagle on, and
+  every small frame then waits ~40 ms for the peer's delayed ACK.
 """
 
 from __future__ import annotations
@@ -24,25 +30,40 @@ from tornado import web
 from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError
 
-from .manager import RemoteKernel
 from .remote import RemoteServerError
+from .remote_kernel import RemoteKernel
 
 # An upstream opened in prepare() whose browser handshake then failed (origin check, client gone)
 # would otherwise stay open forever.
 UNUSED_UPSTREAM_TIMEOUT = 60.0
 # Close codes a server may send on; others (1005, 1006, 1015, None) become 1011.
 _FORWARDABLE_CLOSE_CODES = {1000, 1001, *range(1007, 1012)}
+# Reconnecting upstream: first retry soon, then at most this far apart, so a link that returns is
+# used again within about a second.
+RECONNECT_FIRST_DELAY = 0.1
+RECONNECT_MAX_DELAY = 1.0
+# Browser frames held while the upstream is away; past this the browser socket is closed (its own
+# reconnect then takes over) rather than memory growing.
+MAX_PENDING_FRAMES = 10_000
 
 
 class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
     """ZMQChannelsWebsocketConnection for local kernels; a relay to the gateway for remote ones."""
 
     _remote_connections: ClassVar[weakref.WeakSet[CloudLabWebsocketConnection]] = weakref.WeakSet()
+    # One relay per (kernel, browser session): a browser that reconnects before we noticed its old
+    # socket died must replace the old relay, or the two would keep replacing each other upstream.
+    _by_session: ClassVar[weakref.WeakValueDictionary[str, CloudLabWebsocketConnection]] = (
+        weakref.WeakValueDictionary()
+    )
 
     _upstream: WebSocketClientConnection | None = None
     _pump: asyncio.Task[None] | None = None
     _relay_started = False
     _relay_closed = False
+    _pending: list[str | bytes] | None = None
+    reconnects = 0
+    """How many times the upstream was re-established (for logs and tests)."""
 
     @property
     def remote_kernel(self) -> RemoteKernel | None:
@@ -63,6 +84,12 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
         if rk is None:
             await super().prepare()
             return
+        self.session_key = f"{rk.kernel_id}:{self.session.session}"
+        stale = self._by_session.get(self.session_key)
+        if stale is not None and stale is not self:
+            self.log.warning("Replacing stale relay of kernel %s", rk.kernel_id)
+            stale._close_relay(1001, "replaced by a newer connection of the same session")
+        self._by_session[self.session_key] = self
         header = self.websocket_handler.request.headers.get("Sec-WebSocket-Protocol", "")
         offered = [p.strip() for p in header.split(",") if p.strip()]
         try:
@@ -80,6 +107,8 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
         IOLoop.current().call_later(UNUSED_UPSTREAM_TIMEOUT, self._close_if_unused)
 
     async def connect(self) -> None:  # type: ignore[override]
+        # Tornado leaves Nagle on for websockets: each small frame would wait ~40 ms for an ACK.
+        self.websocket_handler.set_nodelay(True)
         if self.remote_kernel is None:
             connected = super().connect()
             if connected is not None:
@@ -89,9 +118,7 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
             self._close_relay(1011, "upstream kernel connection closed")
             return
         self._relay_started = True
-        # Tornado leaves Nagle on for websockets: each small frame would wait ~40 ms for an ACK.
-        self.websocket_handler.set_nodelay(True)
-        self._pump = asyncio.create_task(self._pump_upstream(self._upstream))
+        self._pump = asyncio.create_task(self._relay(self._upstream))
 
     def disconnect(self) -> None:  # type: ignore[override]
         # Synchronous like ZMQChannelsWebsocketConnection's (the ABC says async; the handler's
@@ -106,47 +133,117 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
         if self.remote_kernel is None:
             super().handle_incoming_message(incoming_msg)  # type: ignore[arg-type]
             return
+        if self._relay_closed:
+            return
+        if self._pending is not None:  # upstream away: hold the frame until it is back
+            if len(self._pending) >= MAX_PENDING_FRAMES:
+                self._close_relay(1011, "too many messages while the machine was unreachable")
+                return
+            self._pending.append(incoming_msg)
+            return
+        self._send_upstream(incoming_msg)
+
+    def _send_upstream(self, frame: str | bytes) -> None:
         upstream = self._upstream
-        if upstream is None or self._relay_closed:
+        if upstream is None:
             return
         try:
-            future = upstream.write_message(incoming_msg, binary=isinstance(incoming_msg, bytes))
+            future = upstream.write_message(frame, binary=isinstance(frame, bytes))
         except WebSocketClosedError:
-            return  # the pump sees the close and tears the relay down
+            return  # the relay sees the close and reconnects
         future.add_done_callback(_ignore_closed)
 
     # -- relay ----------------------------------------------------------------------------------
 
-    async def _pump_upstream(self, upstream: WebSocketClientConnection) -> None:
-        """Copy gateway frames to the browser until either side closes; then close both."""
+    async def _relay(self, upstream: WebSocketClientConnection) -> None:
+        """Copy gateway frames to the browser; re-establish the upstream whenever it drops."""
+        current: WebSocketClientConnection | None = upstream
+        while current is not None:
+            browser_gone = await self._pump_upstream(current)
+            if self._relay_closed or browser_gone:
+                break
+            self.log.info(
+                "Upstream of kernel %s dropped (%s %s); reconnecting",
+                self.kernel_id,
+                current.close_code,
+                current.close_reason or "",
+            )
+            current = await self._reconnect()
+        if not self._relay_closed:
+            self._close_relay(1011, "upstream kernel connection closed")
+
+    async def _pump_upstream(self, upstream: WebSocketClientConnection) -> bool:
+        """Copy frames until the upstream closes; True when the browser side went away."""
         try:
             while True:
                 message = await upstream.read_message()
                 if message is None:
-                    break
+                    return False
                 # Awaiting the write passes the browser's back-pressure on to the gateway.
                 await self.websocket_handler.write_message(
                     message, binary=isinstance(message, bytes)
                 )
         except WebSocketClosedError:
-            pass
+            return True
         except Exception:
             self.log.exception("Relay of kernel %s failed", self.kernel_id)
-        code = upstream.close_code
-        reason = upstream.close_reason or "upstream kernel connection closed"
-        self._close_relay(code if code in _FORWARDABLE_CLOSE_CODES else 1011, reason)
+            return False
+
+    async def _reconnect(self) -> WebSocketClientConnection | None:
+        """Open a new upstream with the same session id, retrying while the kernel is ours.
+
+        Returns None when the relay was closed instead (machine gone, kernel gone, browser left).
+        """
+        rk = self.remote_kernel
+        assert rk is not None
+        self._pending = []
+        self._upstream = None
+        manager = rk.parent
+        protocols = [self.kernel_ws_protocol] if self.kernel_ws_protocol else []
+        delay = RECONNECT_FIRST_DELAY
+        while not self._relay_closed:
+            if manager is not None and not manager.is_remote(rk.kernel_id):
+                self._close_relay(1001, "the kernel's machine is gone")
+                return None
+            try:
+                upstream = await rk.client.connect_channels(
+                    rk.kernel_id, self.session.session, protocols
+                )
+            except RemoteServerError as e:
+                if e.status_code == 404:
+                    self._close_relay(1011, "the kernel no longer exists on its machine")
+                    return None
+                self.log.debug("Upstream of kernel %s not back yet: %s", rk.kernel_id, e)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_DELAY)
+                continue
+            if self._relay_closed:  # the browser left while we connected
+                upstream.close(1000, "client disconnected")
+                return None
+            self._upstream = upstream
+            self.reconnects += 1
+            pending, self._pending = self._pending or [], None
+            for frame in pending:
+                self._send_upstream(frame)
+            self.log.info("Upstream of kernel %s is back", rk.kernel_id)
+            return upstream
+        return None
 
     def _close_relay(self, code: int | None, reason: str | None) -> None:
         """Close both hops once. ``code`` None: the browser already closed its side."""
         if self._relay_closed:
             return
         self._relay_closed = True
+        self._pending = None
         self._remote_connections.discard(self)
+        if self._by_session.get(self.session_key) is self:
+            del self._by_session[self.session_key]
         if self.remote_kernel is not None:
             self.remote_kernel.remove_closer(self._close_relay)
         if self._upstream is not None:
             self._upstream.close(1000, "client disconnected" if code is None else None)
         if code is not None and self.websocket_handler.ws_connection is not None:
+            code = code if code in _FORWARDABLE_CLOSE_CODES else 1011
             self.log.info("Closing browser socket of kernel %s: %s", self.kernel_id, reason)
             self.websocket_handler.close(code, reason)
         if not self._close_future.done():

@@ -6,16 +6,18 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncssh
 
 from ..cloud import instances
 from ..cloud.aws_client import AwsClient
 from ..cloud.network import MachineNetwork
-from ..ssh.bootstrap import RemoteGateway, bootstrap
+from ..ssh.bootstrap import BootstrapOptions, RemoteGateway, bootstrap, fetch_gateway_log
 from ..ssh.connection import SSHTarget, SSHUnreachable, connect
 from ..ssh.host_keys import HostKeyStore
 from ..ssh.tunnel import MachineGone, StateListener, Tunnel
+from .store import MachineStore
 
 SSH_READY_TIMEOUT_SECONDS = 300  # sshd on a fresh EC2 instance answers within a minute or two
 SSH_RETRY_SECONDS = 1.0
@@ -30,6 +32,11 @@ class LinkContext:
     client_key: asyncssh.SSHKey
     host_keys: HostKeyStore
     remote_python: str
+    bootstrap: BootstrapOptions | None = None
+    """Bootstrap options; None means the defaults with `remote_python`."""
+
+    def bootstrap_options(self) -> BootstrapOptions:
+        return self.bootstrap or BootstrapOptions(python=self.remote_python)
 
 
 class MachineLink:
@@ -44,11 +51,19 @@ class MachineLink:
         self._instance_id = instance_id
         self._on_phase = on_phase
         self.address: str | None = None
+        self.gateway: RemoteGateway | None = None
+        self.timings: dict[str, float] = {}
+        """Seconds of the last session's phases: connect, check, install, start."""
         self._tunnel = Tunnel(self._open_session, on_tunnel_state)
 
     @property
     def tunnel_state(self) -> str:
         return self._tunnel.state
+
+    @property
+    def refusal(self) -> Exception | None:
+        """Why the tunnel stopped for good (a changed host key), if it did."""
+        return self._tunnel.refusal
 
     @property
     def local_port(self) -> int | None:
@@ -63,13 +78,21 @@ class MachineLink:
 
     async def _open_session(self) -> tuple[asyncssh.SSHClientConnection, RemoteGateway]:
         self._on_phase("connecting")
+        started = time.monotonic()
         connection = await self._connect_when_ready()
+        connected = time.monotonic()
         self._on_phase("bootstrapping")
         try:
-            gateway = await bootstrap(connection, self._context.remote_python)
+            gateway = await bootstrap(connection, self._context.bootstrap_options())
         except BaseException:
             connection.close()
             raise
+        self.gateway = gateway
+        self.timings = {
+            "connect": connected - started,
+            "bootstrap": time.monotonic() - connected,
+            **gateway.phases,
+        }
         return connection, gateway
 
     async def _connect_when_ready(self) -> asyncssh.SSHClientConnection:
@@ -91,3 +114,43 @@ class MachineLink:
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(SSH_RETRY_SECONDS)
+
+
+class StoredAddressNetwork:
+    """Where SSH answered last, from the server's machine cache (sandbox machines: loopback
+    ports that only the server's hypervisor knows). Host keys are pinned by then."""
+
+    def __init__(self, store_file: Path) -> None:
+        self._store = MachineStore(store_file)
+
+    async def ssh_endpoint(self, instance: instances.InstanceInfo) -> tuple[str, int]:
+        for machine in self._store.load():
+            if machine.instance_id == instance.instance_id and machine.address:
+                host, _, port = machine.address.rpartition(":")
+                return host, int(port)
+        raise MachineGone(f"{instance.instance_id} has no known SSH address: is it ready?")
+
+    async def console_output(self, instance_id: str) -> str:
+        return ""
+
+
+async def read_gateway_log(
+    ec2: AwsClient,
+    network: MachineNetwork,
+    client_key: asyncssh.SSHKey,
+    host_keys: HostKeyStore,
+    instance_id: str,
+    lines: int = 200,
+) -> str:
+    """The machine's gateway log over SSH (host key checked as for every connection)."""
+    info = await instances.describe(ec2, instance_id)
+    if info.state != "running":
+        raise MachineGone(f"{instance_id} is {info.state}: start it to read its logs.")
+    host, port = await network.ssh_endpoint(info)
+    console = await network.console_output(instance_id)
+    target = SSHTarget(instance_id, host, port, info.ssh_user)
+    connection = await connect(target, client_key, host_keys, console)
+    try:
+        return await fetch_gateway_log(connection, lines)
+    finally:
+        connection.close()

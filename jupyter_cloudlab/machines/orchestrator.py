@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from ..cloud import access, catalog, instances
+from ..cloud.aws_client import AwsClient
 from ..cloud.errors import CloudError
+from ..cloud.network import Ec2Network
+from ..cloud.regions import RegionClients
 from ..kernels.gateways import Gateway, GatewayRegistry
 from ..models import LaunchRequest, Machine, MachineState
 from ..ssh.bootstrap import RemoteGateway
 from ..ssh.client_key import public_key_line
-from .errors import InvalidTransition, MachineNotFound
+from .book import MachineBook
+from .errors import InvalidTransition
 from .link import LinkContext, MachineLink
 from .store import MachineStore
 
@@ -47,29 +52,26 @@ class MachineOrchestrator:
         emit: Callable[[Machine], None],
         ssh_from_cidr: str,
         detect_cidr: Callable[[], Awaitable[str]],
+        regions: Sequence[str] = (),
     ) -> None:
         self._context = context
         self._ec2 = context.ec2
-        self._store = store
+        self._regions = RegionClients(context.ec2, regions)
+        self._book = MachineBook(store, emit)
         self._gateways = gateways
         self._list_kernelspecs = list_kernelspecs
         self._forget_kernels = forget_kernels
-        self._emit = emit
         self._ssh_from_cidr = ssh_from_cidr
         self._detect_cidr = detect_cidr
-        self._machines: dict[str, Machine] = {}
         self._links: dict[str, MachineLink] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     # ---- queries -------------------------------------------------------------------------
     def list(self) -> list[Machine]:
-        return sorted(self._machines.values(), key=lambda m: m.launched_at or m.state_since)
+        return self._book.all()
 
     def get(self, machine_id: str) -> Machine:
-        machine = self._machines.get(machine_id)
-        if machine is None:
-            raise MachineNotFound(machine_id)
-        return machine
+        return self._book.get(machine_id)
 
     def tunnel_state(self, machine_id: str) -> str:
         link = self._links.get(machine_id)
@@ -98,8 +100,7 @@ class MachineOrchestrator:
             gpu_label=instance_type.gpu_label,
             price_per_hour=instance_type.price_per_hour,
         )
-        self._machines[machine.id] = machine
-        self._changed(machine)
+        self._book.add(machine)
         spec_args = (request, image.ssh_user, image.root_device_name)
         self._run(machine.id, self._launch_flow(machine.id, *spec_args))
         return machine
@@ -108,7 +109,7 @@ class MachineOrchestrator:
         machine = self.get(machine_id)
         if machine.instance_id is None or machine.state not in STOPPABLE:
             raise InvalidTransition(f"A {machine.state.value} machine cannot be stopped.")
-        self._set(machine_id, S.stopping)
+        self._book.set_state(machine_id, S.stopping)
         self._run(machine_id, self._stop_flow(machine_id))
         return self.get(machine_id)
 
@@ -118,7 +119,7 @@ class MachineOrchestrator:
             raise InvalidTransition(
                 f"Only a stopped machine can be started; this one is {machine.state.value}."
             )
-        self._set(machine_id, S.starting)
+        self._book.set_state(machine_id, S.starting)
         self._run(machine_id, self._start_flow(machine_id))
         return self.get(machine_id)
 
@@ -126,15 +127,20 @@ class MachineOrchestrator:
         machine = self.get(machine_id)
         if machine.state is S.terminated:
             raise InvalidTransition("This machine is already terminated.")
-        self._set(machine_id, S.terminating)
+        self._book.set_state(machine_id, S.terminating)
         self._run(machine_id, self._terminate_flow(machine_id))
         return self.get(machine_id)
 
     # ---- lifecycle of the service --------------------------------------------------------
     async def reconcile(self) -> None:
         """Rebuild state from our tagged instances; reconnect to the running ones."""
-        cached = {m.instance_id: m for m in self._store.load() if m.instance_id}
-        for info in await instances.find_ours(self._ec2):
+        cached = {m.instance_id: m for m in self._book.cached() if m.instance_id}
+        found = [
+            (region, info)
+            for region in self._regions.regions
+            for info in await instances.find_ours(self._regions.get(region))
+        ]
+        for region, info in found:
             known = cached.get(info.instance_id)
             machine = (
                 known
@@ -143,22 +149,24 @@ class MachineOrchestrator:
                     name=info.name,
                     instance_type=info.instance_type,
                     image_id=info.image_id,
-                    region=self._ec2.region,
+                    region=region,
                     state=S.pending,
                     state_since=_now(),
                     instance_id=info.instance_id,
                     spot=info.spot,
                 )
             ).model_copy(update={"kernelspecs": [], "message": None})
-            self._machines[machine.id] = machine
+            self._book.add(machine, announce=False)
             if info.state in ("pending", "running"):
-                self._set(machine.id, S.connecting)
+                self._book.set_state(machine.id, S.connecting)
                 self._run(machine.id, self._connect_flow(machine.id))
             elif info.state in ("stopping", "stopped"):
-                self._set(machine.id, S.stopping if info.state == "stopping" else S.stopped)
+                self._book.set_state(
+                    machine.id, S.stopping if info.state == "stopping" else S.stopped
+                )
                 if info.state == "stopping":
                     self._run(machine.id, self._stop_flow(machine.id))
-        self._persist()
+        self._book.persist()
 
     async def close(self) -> None:
         """Detach (never stop or terminate): machines and their kernels outlive this server."""
@@ -177,112 +185,138 @@ class MachineOrchestrator:
         machine = self.get(machine_id)
         try:
             key_name = await access.ensure_key_pair(
-                self._ec2, public_key_line(self._context.client_key)
+                self._cloud(machine_id), public_key_line(self._context.client_key)
             )
             cidr = self._ssh_from_cidr or await self._detect_cidr()
-            group_id = await access.ensure_security_group(self._ec2, cidr)
+            group_id = await access.ensure_security_group(self._cloud(machine_id), cidr)
             info = await instances.launch(
-                self._ec2,
+                self._cloud(machine_id),
                 instances.LaunchSpec(
                     machine_id=machine_id,
                     name=machine.name,
                     instance_type=request.instance_type,
                     image_id=request.image_id,
-                    ssh_user=ssh_user,
+                    ssh_user=request.ssh_user or ssh_user,
                     key_name=key_name,
                     security_group_id=group_id,
                     disk_gib=request.disk_gib,
+                    disk_type=request.disk_type,
                     spot=request.spot,
+                    spot_persistent=request.spot and request.spot_persistent,
                     root_device_name=root_device,
                 ),
             )
         except Exception as error:
-            self._fail(machine_id, error)
+            # Nothing is left behind (no security group or key pair that no machine uses),
+            # and only then is the failure shown.
+            with contextlib.suppress(CloudError):
+                await access.release_unused(self._cloud(machine_id))
+            self._book.fail(machine_id, error)
             return
-        self._update(machine_id, instance_id=info.instance_id)
-        self._set(machine_id, S.pending)
+        self._book.update(machine_id, instance_id=info.instance_id)
+        self._book.set_state(machine_id, S.pending)
         try:
-            await instances.wait_running(self._ec2, info.instance_id)
+            await instances.wait_running(self._cloud(machine_id), info.instance_id)
             await self._connect(machine_id)
         except asyncio.CancelledError:
             raise
         except Exception as error:
             # A launch that cannot be used is not left running (and billing) behind.
-            self._fail(machine_id, error)
+            self._book.fail(machine_id, error)
             await self._disconnect(machine_id)
             with contextlib.suppress(CloudError):
-                await instances.terminate(self._ec2, info.instance_id)
+                await instances.terminate(self._cloud(machine_id), info.instance_id)
+                await access.release_unused(self._cloud(machine_id))
 
     async def _connect_flow(self, machine_id: str) -> None:
         try:
-            await instances.wait_running(self._ec2, self._instance_id(machine_id))
+            await instances.wait_running(self._cloud(machine_id), self._instance_id(machine_id))
             await self._connect(machine_id)
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            self._fail(machine_id, error)
+            self._book.fail(machine_id, error)
 
     async def _stop_flow(self, machine_id: str) -> None:
         await self._disconnect(machine_id)
         try:
-            await instances.stop(self._ec2, self._instance_id(machine_id))
+            await instances.stop(self._cloud(machine_id), self._instance_id(machine_id))
         except Exception as error:
-            self._fail(machine_id, error)
+            self._book.fail(machine_id, error)
             return
-        self._update(machine_id, address=None)
-        self._set(machine_id, S.stopped)
+        self._book.update(machine_id, address=None)
+        self._book.set_state(machine_id, S.stopped)
+        # No machine of ours runs: nobody needs SSH in (a start opens it again).
+        opening = any(m.state in (S.requesting, S.starting) for m in self._book.all())
+        with contextlib.suppress(CloudError):
+            if not opening:
+                await access.close_when_idle(self._cloud(machine_id))
 
     async def _start_flow(self, machine_id: str) -> None:
         try:
-            await instances.start(self._ec2, self._instance_id(machine_id))
+            # SSH from this computer's address of now (it may have changed since the launch).
+            cidr = self._ssh_from_cidr or await self._detect_cidr()
+            await access.ensure_security_group(self._cloud(machine_id), cidr)
+            await instances.start(self._cloud(machine_id), self._instance_id(machine_id))
             await self._connect(machine_id)
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            self._fail(machine_id, error)
+            self._book.fail(machine_id, error)
 
     async def _terminate_flow(self, machine_id: str) -> None:
         await self._disconnect(machine_id)
         instance_id = self.get(machine_id).instance_id
         if instance_id is not None:
             try:
-                await instances.terminate(self._ec2, instance_id)
+                await instances.terminate(self._cloud(machine_id), instance_id)
             except Exception as error:
-                self._fail(machine_id, error)
+                self._book.fail(machine_id, error)
                 return
-        self._set(machine_id, S.terminated)
-        del self._machines[machine_id]
-        self._persist()
+            with contextlib.suppress(CloudError):
+                await access.release_unused(self._cloud(machine_id))
+        self._book.set_state(machine_id, S.terminated)
+        self._book.remove(machine_id)
 
     # ---- connection ----------------------------------------------------------------------
     async def _connect(self, machine_id: str) -> None:
         machine = self.get(machine_id)
+        ec2 = self._cloud(machine_id)
+        context = self._context
+        if ec2 is not self._ec2:  # a machine of another configured region
+            context = dataclasses.replace(context, ec2=ec2, network=Ec2Network(ec2))
         link = MachineLink(
-            self._context,
+            context,
             self._instance_id(machine_id),
             on_phase=lambda phase: self._on_phase(machine_id, phase),
             on_tunnel_state=lambda state, gateway: self._on_tunnel(machine_id, state, gateway),
         )
         self._links[machine_id] = link
         await link.open()
-        self._update(machine_id, address=link.address)
+        self._book.update(machine_id, address=link.address)
         gateway = self._gateways.get(machine_id)
         assert gateway is not None
         specs = await self._list_kernelspecs(gateway)
-        self._update(machine_id, kernelspecs=specs, message=None)
-        self._set(machine_id, S.ready)
+        self._book.update(machine_id, kernelspecs=specs, message=None)
+        self._book.set_state(machine_id, S.ready)
         log.info("Machine %s (%s) is ready", machine.name, machine.instance_id)
 
     def _on_phase(self, machine_id: str, phase: str) -> None:
-        if self._machines.get(machine_id) is not None:
-            self._set(machine_id, S(phase))
+        if machine_id in self._book:
+            self._book.set_state(machine_id, S(phase))
 
     def _on_tunnel(self, machine_id: str, state: str, remote: RemoteGateway | None) -> None:
-        machine = self._machines.get(machine_id)
+        machine = self._book.find(machine_id)
         link = self._links.get(machine_id)
         if machine is None or link is None:
             return
+        if state in ("down", "gone"):
+            self._gateways.set_link_state(machine_id, state)  # status
         if state == "up" and remote is not None and link.local_port is not None:
+            if remote.gpu is not None and remote.gpu_label != machine.gpu_label:
+                # What nvidia-smi found on the machine beats the instance-type catalog.
+                self._book.update(machine_id, gpu_label=remote.gpu_label)
+                machine = self.get(machine_id)
             label = f"{machine.instance_type} · {machine.gpu_label}"
             self._gateways.add(
                 Gateway(
@@ -294,21 +328,22 @@ class MachineOrchestrator:
                 )
             )
             if machine.state in (S.connecting, S.bootstrapping) and machine.kernelspecs:
-                self._set(machine_id, S.ready)  # healed: kernels already known
+                self._book.set_state(machine_id, S.ready)  # healed: kernels already known
         elif state == "gone":
             self._run(machine_id, self._observe_gone(machine_id))
+        elif state == "refused" and link.refusal is not None:
+            self._book.fail(machine_id, link.refusal)  # a changed host key: say so, do not retry
 
     async def _observe_gone(self, machine_id: str) -> None:
         """The machine stopped by itself (idle stop, console): follow the cloud."""
         await self._disconnect(machine_id)
-        info = await instances.describe(self._ec2, self._instance_id(machine_id))
+        info = await instances.describe(self._cloud(machine_id), self._instance_id(machine_id))
         if info.state in ("stopping", "stopped"):
-            await instances.stop(self._ec2, info.instance_id)
-            self._set(machine_id, S.stopped)
+            await instances.stop(self._cloud(machine_id), info.instance_id)
+            self._book.set_state(machine_id, S.stopped)
         else:
-            self._set(machine_id, S.terminated)
-            self._machines.pop(machine_id, None)
-            self._persist()
+            self._book.set_state(machine_id, S.terminated)
+            self._book.remove(machine_id)
 
     async def _disconnect(self, machine_id: str, forget: bool = True) -> None:
         self._gateways.remove(machine_id)
@@ -317,8 +352,8 @@ class MachineOrchestrator:
             await link.close()
         if forget:
             await self._forget_kernels(machine_id)
-            if machine_id in self._machines:
-                self._update(machine_id, kernelspecs=[])
+            if machine_id in self._book:
+                self._book.update(machine_id, kernelspecs=[])
 
     # ---- state bookkeeping ---------------------------------------------------------------
     def _run(self, machine_id: str, flow: Coroutine[Any, Any, None]) -> None:
@@ -334,31 +369,12 @@ class MachineOrchestrator:
             )
         )
 
+    def _cloud(self, machine_id: str) -> AwsClient:
+        """The EC2 client of the machine's region (the home region's once it is forgotten)."""
+        machine = self._book.find(machine_id)
+        return self._regions.get(machine.region) if machine else self._ec2
+
     def _instance_id(self, machine_id: str) -> str:
         instance_id = self.get(machine_id).instance_id
         assert instance_id is not None
         return instance_id
-
-    def _fail(self, machine_id: str, error: BaseException) -> None:
-        message = getattr(error, "message", None) or str(error) or type(error).__name__
-        log.warning("Machine %s failed: %s", machine_id, message)
-        if machine_id in self._machines:
-            self._update(machine_id, message=message)
-            self._set(machine_id, S.failed)
-
-    def _update(self, machine_id: str, **fields: Any) -> None:
-        self._machines[machine_id] = self.get(machine_id).model_copy(update=fields)
-
-    def _set(self, machine_id: str, state: MachineState) -> None:
-        machine = self.get(machine_id)
-        if machine.state is not state:
-            machine = machine.model_copy(update={"state": state, "state_since": _now()})
-            self._machines[machine_id] = machine
-        self._changed(machine)
-
-    def _changed(self, machine: Machine) -> None:
-        self._persist()
-        self._emit(machine)
-
-    def _persist(self) -> None:
-        self._store.save(list(self._machines.values()))

@@ -55,7 +55,7 @@ def _answers(url: str | None) -> bool:
     if not url:
         return False
     try:
-        with urllib.request.urlopen(f"{url}/moto-api/", timeout=2):
+        with urllib.request.urlopen(f"{url}/moto-api/", timeout=10):
             return True
     except OSError:
         return False

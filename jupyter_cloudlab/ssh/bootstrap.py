@@ -1,15 +1,28 @@
-"""Prepare a machine: run remote/bootstrap.sh over SSH and learn where its gateway listens."""
+"""Prepare a machine: run remote/bootstrap.py over SSH and learn where its gateway listens.
+
+The remote script is idempotent and versioned (see its docstring); this side only feeds it its
+options, uploads a wheelhouse over SFTP when the machine asks for one, and parses the result.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import shlex
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 
 import asyncssh
 
+from .gpu import MachineGpu, parse_nvidia_smi
+
 BOOTSTRAP_TIMEOUT_SECONDS = 900  # a fresh machine may pip-install jupyter_server
 STDERR_TAIL_LINES = 20
+NEED_WHEELHOUSE_EXIT = 10
+DEFAULT_ENV_ROOTS = ("/opt/conda/envs", "/opt")
+"""Where Deep Learning AMIs keep their framework environments (conda envs; /opt/pytorch)."""
 
 
 class BootstrapFailed(Exception):
@@ -17,38 +30,164 @@ class BootstrapFailed(Exception):
 
 
 @dataclass(frozen=True)
+class BootstrapOptions:
+    python: str = "python3"
+    """The machine's Python that runs the bootstrap (and the gateway, if it has jupyter_server)."""
+    env_roots: tuple[str, ...] = DEFAULT_ENV_ROOTS
+    wheelhouse: Path | None = None
+    """A local folder of wheels to upload for machines without internet (pip --no-index)."""
+    service: str = "auto"
+    """auto: systemd when it runs and sudo needs no password, else setsid; setsid: always."""
+    isolated: bool = False
+    """Install into ~/.cloudlab/venv even when `python` already has jupyter_server."""
+    gateway_settings: tuple[tuple[str, object], ...] = ()
+    """Keyword arguments of remote.cloudlab_gateway.gateway_config (culling,
+    offline buffer bound); applied when the machine's server (re)starts."""
+
+
+@dataclass(frozen=True)
 class RemoteGateway:
     """The machine's jupyter_server: loopback port on the machine and its token (a secret)."""
 
     port: int
-    token: str
+    token: str = field(repr=False)
+    gpu: MachineGpu | None = None
+    service: str = "setsid"
+    kernelspecs: tuple[str, ...] = ()
+    installed: bool = False
+    reused: bool = False
+    phases: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def gpu_label(self) -> str:
+        return self.gpu.label if self.gpu is not None else "CPU"
 
     def __repr__(self) -> str:  # never print the token
-        return f"RemoteGateway(port={self.port}, token=***)"
+        return f"RemoteGateway(port={self.port}, token=***, gpu={self.gpu_label!r})"
 
 
 def bootstrap_script() -> str:
-    return resources.files("jupyter_cloudlab.remote").joinpath("bootstrap.sh").read_text()
+    """One script for `python3 -`: remote/service.py and remote/bootstrap.py loaded as modules."""
+    remote = resources.files("jupyter_cloudlab.remote")
+    service = remote.joinpath("service.py").read_text()
+    main = remote.joinpath("bootstrap.py").read_text()
+    return "\n".join(
+        [
+            "import sys, types",
+            "def _load(name, source):",
+            "    module = types.ModuleType(name)",
+            "    sys.modules[name] = module",
+            "    exec(compile(source, name + '.py', 'exec'), module.__dict__)",
+            "    return module",
+            f"_load('cloudlab_service', {service!r})",
+            f"sys.exit(_load('cloudlab_bootstrap', {main!r}).run(sys.argv))",
+            "",
+        ]
+    )
 
 
-async def bootstrap(connection: asyncssh.SSHClientConnection, python: str) -> RemoteGateway:
+def _options_json(options: BootstrapOptions) -> str:
+    return json.dumps(
+        {
+            "env_roots": list(options.env_roots),
+            "wheelhouse": options.wheelhouse is not None,
+            "service": options.service,
+            "isolated": options.isolated,
+            "gateway": _gateway_tuning(options),
+        }
+    )
+
+
+def _gateway_tuning(options: BootstrapOptions) -> dict[str, object]:
+    """The server module uploaded to the machine and its server config."""
+    from ..remote import cloudlab_gateway
+
+    source = resources.files("jupyter_cloudlab.remote").joinpath("cloudlab_gateway.py")
+    return {
+        "module_name": cloudlab_gateway.MODULE_NAME,
+        "module_source": source.read_text(),
+        "config": cloudlab_gateway.gateway_config(**dict(options.gateway_settings)),  # type: ignore[arg-type]
+    }
+
+
+async def bootstrap(
+    connection: asyncssh.SSHClientConnection, options: BootstrapOptions | str
+) -> RemoteGateway:
     """Ensure the gateway runs on the machine (reusing one that does) and return it."""
-    try:
-        result = await connection.run(
-            f"/bin/sh -s -- {shlex.quote(python)}",
-            input=bootstrap_script(),
-            timeout=BOOTSTRAP_TIMEOUT_SECONDS,
-        )
-    except asyncssh.Error as error:
-        raise BootstrapFailed(f"The bootstrap over SSH failed: {error}") from error
-    stdout = str(result.stdout or "")
-    if result.exit_status != 0:
-        tail = "\n".join(str(result.stderr or "").strip().splitlines()[-STDERR_TAIL_LINES:])
-        raise BootstrapFailed(
-            f"Setting up the machine failed (exit {result.exit_status}): {tail or 'no output'}"
-        )
+    if isinstance(options, str):
+        options = BootstrapOptions(python=options)
+    command = f"{shlex.quote(options.python)} - {shlex.quote(_options_json(options))}"
+    script = bootstrap_script()
+    for _attempt in range(2):
+        try:
+            result = await connection.run(command, input=script, timeout=BOOTSTRAP_TIMEOUT_SECONDS)
+        except asyncssh.Error as error:
+            raise BootstrapFailed(f"The bootstrap over SSH failed: {error}") from error
+        stdout = str(result.stdout or "")
+        if result.exit_status == NEED_WHEELHOUSE_EXIT and options.wheelhouse is not None:
+            await upload_wheelhouse(connection, options.wheelhouse, _asked_dir(stdout))
+            continue
+        if result.exit_status != 0:
+            tail = "\n".join(str(result.stderr or "").strip().splitlines()[-STDERR_TAIL_LINES:])
+            raise BootstrapFailed(
+                f"Setting up the machine failed (exit {result.exit_status}): {tail or 'no output'}"
+            )
+        return parse_result(stdout)
+    raise BootstrapFailed("The machine still asks for the wheelhouse after its upload.")
+
+
+def parse_result(stdout: str) -> RemoteGateway:
     for line in stdout.splitlines():
-        if line.startswith("CLOUDLAB-GATEWAY "):
-            _, port, token = line.split()
-            return RemoteGateway(port=int(port), token=token)
+        if line.startswith("CLOUDLAB-RESULT "):
+            data = json.loads(line.split(" ", 1)[1])
+            gpu_raw = data.get("gpu")
+            gpu = parse_nvidia_smi(gpu_raw["query"], gpu_raw["header"]) if gpu_raw else None
+            return RemoteGateway(
+                port=int(data["port"]),
+                token=str(data["token"]),
+                gpu=gpu,
+                service=str(data.get("service", "setsid")),
+                kernelspecs=tuple(data.get("kernelspecs", ())),
+                installed=bool(data.get("installed")),
+                reused=bool(data.get("reused")),
+                phases={k: float(v) for k, v in data.get("phases", {}).items()},
+            )
     raise BootstrapFailed("The bootstrap finished without saying where the gateway listens.")
+
+
+def _asked_dir(stdout: str) -> str:
+    for line in stdout.splitlines():
+        if line.startswith("CLOUDLAB-NEED-WHEELHOUSE "):
+            return line.split(" ", 1)[1].strip()
+    raise BootstrapFailed("The machine asked for a wheelhouse without saying where.")
+
+
+async def upload_wheelhouse(
+    connection: asyncssh.SSHClientConnection, local: Path, remote_dir: str
+) -> float:
+    """Copy the local wheels to the machine over SFTP; COMPLETE is written last. Returns seconds."""
+    wheels = sorted(
+        p
+        for p in await asyncio.to_thread(lambda: list(Path(local).iterdir()))
+        if p.suffix in (".whl", ".gz", ".zip")
+    )
+    if not wheels:
+        raise BootstrapFailed(f"The wheelhouse {local} holds no wheels.")
+    started = time.monotonic()
+    async with connection.start_sftp_client() as sftp:
+        await sftp.makedirs(remote_dir, exist_ok=True)
+        await sftp.put([str(p) for p in wheels], remote_dir)
+        async with sftp.open(f"{remote_dir}/COMPLETE", "w") as done:
+            await done.write(f"{len(wheels)} files\n")
+    return time.monotonic() - started
+
+
+GATEWAY_LOG = ".cloudlab/gateway.log"
+
+
+async def fetch_gateway_log(connection: asyncssh.SSHClientConnection, lines: int = 200) -> str:
+    """The last lines of the gateway's log on the machine (setsid and systemd write it there)."""
+    result = await connection.run(f"tail -n {int(lines)} {GATEWAY_LOG}", timeout=30)
+    if result.exit_status != 0:
+        raise BootstrapFailed(f"Reading the gateway log failed: {str(result.stderr).strip()}")
+    return str(result.stdout or "")

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 import asyncssh
 
 from .bootstrap import RemoteGateway
+from .host_keys import HostKeyChanged
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,11 @@ class MachineGone(Exception):
 
 
 class Tunnel:
-    """Holds one SSH connection and one local forward; `state` is "up", "down" or "gone"."""
+    """Holds one SSH connection and one local forward.
+
+    `state` is "up", "down" (reconnecting), "gone" (the machine no longer runs) or "refused"
+    (its host key changed: retrying cannot help, so the supervisor stops; see `refusal`).
+    """
 
     def __init__(self, open_session: OpenSession, on_state: StateListener) -> None:
         self._open_session = open_session
@@ -41,6 +47,8 @@ class Tunnel:
         self._closing = False
         self.local_port: int | None = None
         self.state = "down"
+        self.state_since = time.monotonic()
+        self.refusal: HostKeyChanged | None = None
 
     @property
     def connection(self) -> asyncssh.SSHClientConnection | None:
@@ -83,6 +91,10 @@ class Tunnel:
                 except MachineGone:
                     self._set_state("gone", None)
                     return
+                except HostKeyChanged as error:
+                    self.refusal = error
+                    self._set_state("refused", None)
+                    return
                 except Exception as error:  # any failure: try again while we should run
                     log.info("Reconnecting the tunnel failed (%s); retry in %.1f s", error, delay)
                     await asyncio.sleep(delay)
@@ -90,6 +102,7 @@ class Tunnel:
 
     def _set_state(self, state: str, gateway: RemoteGateway | None) -> None:
         self.state = state
+        self.state_since = time.monotonic()
         self._on_state(state, gateway)
 
     async def close(self) -> None:

@@ -1,0 +1,97 @@
+"""Everything carrying our tags, in every region, and its removal (`jupyter cloudlab sweep`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import access, instances
+from .aws_client import AwsClient, AwsTarget
+from .errors import CloudError
+from .tags import NAME_TAG, ours_filter, tag_dict
+
+# Removal order: instances first (they hold volumes, interfaces and the group), then the rest.
+KIND_ORDER = ("instance", "volume", "security-group", "key-pair")
+
+
+@dataclass(frozen=True)
+class Resource:
+    region: str
+    kind: str
+    id: str
+    name: str
+    state: str = ""
+
+
+async def enabled_regions(ec2: AwsClient) -> list[str]:
+    """The regions this account can use (opted in or not requiring it)."""
+    reply = await ec2.call("describe_regions", AllRegions=False)
+    return sorted(region["RegionName"] for region in reply.get("Regions", []))
+
+
+async def find_tagged(ec2: AwsClient) -> list[Resource]:
+    """Our instances (not yet terminated), volumes, security groups and key pairs in one region."""
+    region = ec2.region
+    found = [
+        Resource(region, "instance", i.instance_id, i.name, i.state)
+        for i in await instances.find_ours(ec2)
+    ]
+    for volume in await ec2.paginate("describe_volumes", "Volumes", Filters=ours_filter()):
+        name = tag_dict(volume).get(NAME_TAG, "")
+        found.append(Resource(region, "volume", volume["VolumeId"], name, volume.get("State", "")))
+    groups = await ec2.paginate("describe_security_groups", "SecurityGroups", Filters=ours_filter())
+    found += [Resource(region, "security-group", g["GroupId"], g["GroupName"]) for g in groups]
+    pairs = await ec2.call("describe_key_pairs", Filters=ours_filter())
+    found += [
+        Resource(region, "key-pair", p["KeyName"], p["KeyName"]) for p in pairs.get("KeyPairs", [])
+    ]
+    return found
+
+
+async def remove(ec2: AwsClient, resources: list[Resource]) -> list[Resource]:
+    """Remove the given resources of ec2's region, instances first; returns what was removed."""
+    mine = sorted(
+        (r for r in resources if r.region == ec2.region), key=lambda r: KIND_ORDER.index(r.kind)
+    )
+    removed: list[Resource] = []
+    ids = [r.id for r in mine if r.kind == "instance"]
+    for instance_id in ids:
+        await instances.terminate(ec2, instance_id)
+    removed += [r for r in mine if r.kind == "instance"]
+    for resource in mine:
+        if resource.kind == "volume":
+            try:
+                await ec2.call("delete_volume", VolumeId=resource.id)
+            except CloudError as error:
+                # DeleteOnTermination volumes vanish with their instance.
+                if error.code != "InvalidVolume.NotFound":
+                    raise
+        elif resource.kind == "security-group":
+            await access.delete_security_group(ec2, resource.id)
+        elif resource.kind == "key-pair":
+            await ec2.call("delete_key_pair", KeyName=resource.id)
+        else:
+            continue
+        removed.append(resource)
+    return removed
+
+
+async def sweep_regions(
+    target: AwsTarget,
+    regions: list[str],
+    confirm: Callable[[list[Resource]], bool],
+) -> tuple[list[Resource], list[Resource]]:
+    """Find our resources in `regions`; remove them if `confirm(found)` says so.
+
+    Returns (found, removed).
+    """
+    clients = {region: AwsClient(target, "ec2", region) for region in regions}
+    found: list[Resource] = []
+    for client in clients.values():
+        found += await find_tagged(client)
+    if not found or not confirm(found):
+        return found, []
+    removed: list[Resource] = []
+    for client in clients.values():
+        removed += await remove(client, found)
+    return found, removed

@@ -1,0 +1,68 @@
+"""The machine's offline buffer (remote/cloudlab_gateway.py, run inside the machine's server) is
+bounded: past the bound, output is dropped and the returning client is told how much."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jupyter_cloudlab.remote import cloudlab_gateway
+from tests.kernel_helpers import RemoteServer, start_remote_server
+
+BOUND = 1_000_000
+LINE = 100_000
+LINES = 40
+# Prints 4 MB while nobody listens (after the client has left).
+CHATTY = f"import time\ntime.sleep(1.5)\nfor i in range({LINES}):\n    print(f'{{i:03d}}' + 'x' * {LINE}, flush=True)"
+WAIT = 120.0
+
+
+@pytest.fixture
+def machine(tmp_path: Path) -> Iterator[RemoteServer]:
+    config = cloudlab_gateway.gateway_config(offline_buffer_bytes=BOUND)
+    module_dir = str(Path(cloudlab_gateway.__file__).parent)
+    server = start_remote_server(
+        tmp_path / "machine", config=config, env={"PYTHONPATH": module_dir}
+    )
+    yield server
+    server.delete_all_kernels()
+    server.stop()
+
+
+async def test_overflowing_buffer_drops_output_and_says_how_much(machine: RemoteServer) -> None:
+    # Given a client that starts a chatty cell and leaves at once
+    kernel = await machine.fetch("POST", "api/kernels", {"name": "python3"})
+    session_id = secrets.token_hex(8)
+    client = await machine.open_channel(kernel["id"], session_id)
+    await client.execute("1")
+    msg_id = await client.send_execute(CHATTY)
+    client.close()
+
+    # When the cell has finished while nobody listened
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT
+    await asyncio.sleep(2.0)  # the cell is still sleeping: it has not printed yet
+    while (await machine.fetch("GET", f"api/kernels/{kernel['id']}"))["execution_state"] != "idle":
+        assert loop.time() < deadline, "the cell never finished"
+        await asyncio.sleep(0.2)
+
+    # Then the same session gets what fitted (in order, from the start), a notice of the rest,
+    # and the reply
+    client = await machine.open_channel(kernel["id"], session_id)
+    result = await client.collect(msg_id, timeout=WAIT)
+    client.close()
+    assert result.reply["status"] == "ok"
+    kept = [line[:3] for line in result.stdout.split()]
+    assert kept == [f"{i:03d}" for i in range(len(kept))]
+    assert 0 < len(kept) * LINE <= BOUND
+    notices = [
+        m.content["text"]
+        for m in result.messages
+        if m.msg_type == "stream" and m.content.get("name") == "stderr"
+    ]
+    assert len(notices) == 1 and "were dropped while no client was connected" in notices[0]
+    assert "at most 1 MB per kernel" in notices[0]

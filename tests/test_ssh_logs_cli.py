@@ -1,0 +1,38 @@
+"""`jupyter cloudlab logs <machine>` fetches the machine's gateway log over (pinned) SSH."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api_helpers import launch_ready
+from tests.test_cli import _cli, _no_traceback
+
+
+@pytest.fixture
+def jp_server_config(cloudlab_server_config: dict[str, Any]) -> dict[str, Any]:
+    return cloudlab_server_config
+
+
+async def test_logs_of_a_ready_machine(
+    cloudlab_backend: Any, cloudlab_data_dir: Path, jp_fetch: Any
+) -> None:
+    # Given a ready sandbox machine
+    machine = await launch_ready(jp_fetch, name="logs-box")
+
+    # When its logs are asked for in a terminal, by name
+    run = await _cli(cloudlab_data_dir, "logs", "logs-box", "--lines", "50")
+
+    # Then the gateway's log comes back, without the token in it
+    assert run.code == 0, run
+    _no_traceback(run)
+    assert "Jupyter Server" in run.stdout
+    token = cloudlab_backend.gateways.get(machine["id"]).token
+    assert token not in run.stdout
+
+    # And an unknown machine is a plain error
+    missing = await _cli(cloudlab_data_dir, "logs", "no-such-box")
+    assert missing.code == 2 and "No machine of ours" in missing.stderr
+    _no_traceback(missing)
