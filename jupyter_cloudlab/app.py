@@ -10,7 +10,7 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_events import EventLogger
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
-from traitlets import Enum, List, Unicode, default
+from traitlets import Bool, Enum, Int, List, Unicode, default
 
 from .backend import BackendOptions, CloudLabBackend
 from .events import (
@@ -85,6 +85,22 @@ class CloudLab(ExtensionApp):
         help="Folders on the machine whose sub-folders with bin/python and ipykernel (as on "
         "Deep Learning AMIs) are offered as kernels, without installing anything into them.",
     )
+    machine_cull_idle_timeout = Int(
+        0,
+        config=True,
+        help="Seconds after which the machine's own server shuts down an idle kernel; 0: never. "
+        "(The local culler never touches machines' kernels.) Applies when the machine's "
+        "server starts.",
+    )
+    machine_cull_busy = Bool(
+        False, config=True, help="Whether the machine's culler may also shut down busy kernels."
+    )
+    machine_offline_buffer_mb = Int(
+        64,
+        config=True,
+        help="Output the machine keeps per kernel while no client is connected (MB); past it, "
+        "output is dropped and the notebook is told how much.",
+    )
     ssh_from_cidr = Unicode(
         "",
         config=True,
@@ -151,6 +167,11 @@ class CloudLab(ExtensionApp):
                 machine_env_roots=tuple(self.machine_env_roots),
                 ssh_from_cidr=self.ssh_from_cidr,
                 sandbox_ssh_server=self.sandbox_ssh_server,
+                machine_server=(
+                    ("cull_idle_timeout", self.machine_cull_idle_timeout),
+                    ("cull_busy", self.machine_cull_busy),
+                    ("offline_buffer_bytes", self.machine_offline_buffer_mb * 1024 * 1024),
+                ),
             ),
             gateways=self.gateways,
             list_kernelspecs=self._kernelspec_names,

@@ -46,6 +46,8 @@ class BackendOptions:
     machine_env_roots: tuple[str, ...] = ("/opt/conda/envs", "/opt")
     regions: tuple[str, ...] = ()
     """Other regions where our machines are looked for at start (AWS mode)."""
+    machine_server: tuple[tuple[str, object], ...] = ()
+    """Settings of the machine's jupyter server (culling, offline buffer), see app.py."""
 
 
 def aws_credentials_found(profile: str | None) -> bool:
@@ -143,6 +145,7 @@ class CloudLabBackend:
                 wheelhouse=Path(self.options.wheelhouse) if self.options.wheelhouse else None,
                 # Sandbox machines share this computer: never install a system service here.
                 service="setsid" if mode == "sandbox" else "auto",
+                gateway_settings=self.options.machine_server,
             ),
         )
         self.orchestrator = MachineOrchestrator(
