@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 
-from jupyter_cloudlab.cloud.access import KEY_PAIR_PREFIX, SECURITY_GROUP_NAME
+from jupyter_cloudlab.cloud.access import KEY_PAIR_PREFIX, SECURITY_GROUP_PREFIX
 
 # Generous: a CI runner with 2 slow cores takes a while to boot and bootstrap a sandbox machine.
 READY_TIMEOUT = 180
@@ -95,7 +95,9 @@ def cloud_resources(backend: Any) -> dict[str, list[str]]:
     key_pairs = ec2.describe_key_pairs()["KeyPairs"]
     return {
         "instances": [i["InstanceId"] for r in reservations for i in r["Instances"]],
-        "security_groups": [g["GroupId"] for g in groups if g["GroupName"] == SECURITY_GROUP_NAME],
+        "security_groups": [
+            g["GroupId"] for g in groups if g["GroupName"].startswith(SECURITY_GROUP_PREFIX)
+        ],
         "key_pairs": [k["KeyName"] for k in key_pairs if k["KeyName"].startswith(KEY_PAIR_PREFIX)],
     }
 

@@ -11,10 +11,14 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from jupyter_cloudlab.cloud.access import security_group_name
 from jupyter_cloudlab.cloud.aws_client import AwsClient, AwsTarget
 from jupyter_cloudlab.cloud.instances import LaunchSpec
 
 REGION = "us-east-1"
+# A computer's public key (no private half anywhere) and the security group named after it.
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ t"
+GROUP = security_group_name(PUBLIC_KEY)
 
 
 def moto_server() -> Iterator[str]:

@@ -16,7 +16,16 @@ from jupyter_cloudlab.cloud import access, aws_client, catalog, instances, sweep
 from jupyter_cloudlab.cloud.aws_client import OPERATION_OBSERVERS, PRICING_REGION, AwsClient
 from jupyter_cloudlab.cloud.network import Ec2Network
 from jupyter_cloudlab.models import LaunchRequest, MachineState
-from tests.cloud_helpers import inject_error, make_orchestrator, moto_server, reset, spec, target
+from tests.cloud_helpers import (
+    GROUP,
+    PUBLIC_KEY,
+    inject_error,
+    make_orchestrator,
+    moto_server,
+    reset,
+    spec,
+    target,
+)
 
 POLICY = Path(__file__).parent.parent / "iam-policy.json"
 # Used on AWS only: moto records no spot request id, and creates no service-linked role.
@@ -25,7 +34,6 @@ NOT_EXERCISED_BY_MOTO = {
     "iam:CreateServiceLinkedRole",
     "ec2:CreateTags",
 }
-PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ t"
 
 
 def allowed_actions() -> list[str]:
@@ -97,7 +105,7 @@ async def _cycle(url: str, data_dir: Path) -> None:
     await doomed.close()
     # Launch as the orchestrator does, spot persistent included
     key = await access.ensure_key_pair(ec2, PUBLIC_KEY)
-    group = await access.ensure_security_group(ec2, "198.51.100.7/32")
+    group = await access.ensure_security_group(ec2, "198.51.100.7/32", GROUP)
     info = await instances.launch(
         ec2,
         spec(image.id, key_name=key, security_group_id=group, spot=True, spot_persistent=True),
@@ -106,8 +114,8 @@ async def _cycle(url: str, data_dir: Path) -> None:
     await Ec2Network(ec2).console_output(info.instance_id)
     await instances.reboot(ec2, info.instance_id)
     await instances.stop(ec2, info.instance_id)
-    await access.close_when_idle(ec2)
-    await access.ensure_security_group(ec2, "203.0.113.9/32")
+    await access.close_when_idle(ec2, GROUP)
+    await access.ensure_security_group(ec2, "203.0.113.9/32", GROUP)
     await instances.start(ec2, info.instance_id)
     await instances.stop(ec2, info.instance_id)
     # Restart: state rebuilt from tags; terminate through the orchestrator (cleans up)
@@ -117,7 +125,7 @@ async def _cycle(url: str, data_dir: Path) -> None:
     await orchestrator.close()
     # Sweep everything that is left in two regions
     key = await access.ensure_key_pair(ec2, PUBLIC_KEY)
-    group = await access.ensure_security_group(ec2, "198.51.100.7/32")
+    group = await access.ensure_security_group(ec2, "198.51.100.7/32", GROUP)
     await instances.launch(
         ec2, spec(image.id, machine_id="m-test0002", key_name=key, security_group_id=group)
     )

@@ -15,6 +15,8 @@ from jupyter_cloudlab.cloud.aws_client import AwsClient
 from jupyter_cloudlab.cloud.tags import MACHINE_ID_TAG, OWNER_TAG, OWNER_VALUE, SSH_USER_TAG
 from jupyter_cloudlab.models import LaunchRequest, MachineState
 from tests.cloud_helpers import (
+    GROUP,
+    PUBLIC_KEY,
     boto,
     inject_error,
     make_orchestrator,
@@ -26,7 +28,6 @@ from tests.cloud_helpers import (
     target,
 )
 
-PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ t"
 CALLER = "198.51.100.7/32"
 STATE_TIMEOUT = 120
 
@@ -51,7 +52,7 @@ def _tags(resource: dict[str, Any]) -> dict[str, str]:
 
 async def _launch(ec2: AwsClient, image: str, **overrides: Any) -> instances.InstanceInfo:
     key = await access.ensure_key_pair(ec2, PUBLIC_KEY)
-    group = await access.ensure_security_group(ec2, CALLER)
+    group = await access.ensure_security_group(ec2, CALLER, GROUP)
     return await instances.launch(
         ec2, spec(image, key_name=key, security_group_id=group, **overrides)
     )
@@ -99,7 +100,7 @@ async def test_launch_parameters_as_aws_records_them(url: str, ec2: AwsClient) -
 
 async def test_ssh_rule_is_the_callers_32_and_follows_it(url: str, ec2: AwsClient) -> None:
     # Given our group for one address
-    group_id = await access.ensure_security_group(ec2, CALLER)
+    group_id = await access.ensure_security_group(ec2, CALLER, GROUP)
 
     def rules() -> list[tuple[int, str]]:
         [group] = boto(url).describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
@@ -108,10 +109,10 @@ async def test_ssh_rule_is_the_callers_32_and_follows_it(url: str, ec2: AwsClien
     # Then SSH is open from that /32 only (never 0.0.0.0/0)
     assert rules() == [(22, CALLER)]
     # When this computer's address changes, Then the old /32 is revoked and the new one allowed
-    assert await access.ensure_security_group(ec2, "203.0.113.9/32") == group_id
+    assert await access.ensure_security_group(ec2, "203.0.113.9/32", GROUP) == group_id
     assert rules() == [(22, "203.0.113.9/32")]
     # And asking again changes nothing
-    await access.ensure_security_group(ec2, "203.0.113.9/32")
+    await access.ensure_security_group(ec2, "203.0.113.9/32", GROUP)
     assert rules() == [(22, "203.0.113.9/32")]
 
 
@@ -170,7 +171,7 @@ async def test_a_failed_launch_leaves_nothing_behind(
     moto = boto(url)
     assert moto.describe_instances()["Reservations"] == []
     groups = moto.describe_security_groups()["SecurityGroups"]
-    assert [g for g in groups if g["GroupName"] == access.SECURITY_GROUP_NAME] == []
+    assert [g for g in groups if g["GroupName"].startswith(access.SECURITY_GROUP_PREFIX)] == []
     pairs = moto.describe_key_pairs()["KeyPairs"]
     assert [p for p in pairs if p["KeyName"].startswith(access.KEY_PAIR_PREFIX)] == []
 

@@ -12,10 +12,18 @@ import pytest
 from jupyter_cloudlab.cloud import access, aws_client, instances
 from jupyter_cloudlab.cloud.aws_client import AwsClient
 from jupyter_cloudlab.models import MachineState
-from tests.cloud_helpers import boto, make_orchestrator, moto_server, register_image, reset, spec
+from tests.cloud_helpers import (
+    GROUP,
+    PUBLIC_KEY,
+    boto,
+    make_orchestrator,
+    moto_server,
+    register_image,
+    reset,
+    spec,
+)
 from tests.cloud_helpers import target as moto_target
 
-PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ t"
 OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKTnDAll6aFNm8q7pfvPK07jO5X/PO3Lg5+og5JzVfSe"
 CALLER = "198.51.100.7/32"
 TIMEOUT = 120
@@ -38,7 +46,7 @@ async def _launch(
     ec2: AwsClient, image: str, machine_id: str, key: str = PUBLIC_KEY, **more: object
 ) -> instances.InstanceInfo:
     key_name = await access.ensure_key_pair(ec2, key)
-    group = await access.ensure_security_group(ec2, CALLER)
+    group = await access.ensure_security_group(ec2, CALLER, GROUP)
     info = await instances.launch(
         ec2,
         spec(
@@ -55,7 +63,7 @@ async def _launch(
 
 def _ssh_cidrs(url: str) -> list[str]:
     groups = boto(url).describe_security_groups(
-        Filters=[{"Name": "group-name", "Values": [access.SECURITY_GROUP_NAME]}]
+        Filters=[{"Name": "group-name", "Values": [GROUP]}]
     )["SecurityGroups"]
     return [r["CidrIp"] for g in groups for p in g["IpPermissions"] for r in p["IpRanges"]]
 
@@ -65,7 +73,7 @@ def _ours(url: str) -> tuple[list[str], list[str]]:
     groups = moto.describe_security_groups()["SecurityGroups"]
     pairs = moto.describe_key_pairs()["KeyPairs"]
     return (
-        [g["GroupId"] for g in groups if g["GroupName"] == access.SECURITY_GROUP_NAME],
+        [g["GroupId"] for g in groups if g["GroupName"].startswith(access.SECURITY_GROUP_PREFIX)],
         [p["KeyName"] for p in pairs if p["KeyName"].startswith(access.KEY_PAIR_PREFIX)],
     )
 
@@ -80,14 +88,14 @@ async def test_stop_start_new_address_and_ssh_rule_only_while_running(
     # When one stops, Then EC2 says stopped and SSH stays open for the other
     await instances.stop(ec2, first.instance_id)
     assert (await instances.describe(ec2, first.instance_id)).state == "stopped"
-    assert not await access.close_when_idle(ec2)
+    assert not await access.close_when_idle(ec2, GROUP)
     assert _ssh_cidrs(url) == [CALLER]
     # When the last running one stops, Then nobody may SSH in any more
     await instances.stop(ec2, second.instance_id)
-    assert await access.close_when_idle(ec2)
+    assert await access.close_when_idle(ec2, GROUP)
     assert _ssh_cidrs(url) == []
     # When one starts again (from a new address), Then the rule is back for that /32 only
-    await access.ensure_security_group(ec2, "203.0.113.9/32")
+    await access.ensure_security_group(ec2, "203.0.113.9/32", GROUP)
     started = await instances.start(ec2, first.instance_id)
     assert started.state == "running"
     assert _ssh_cidrs(url) == ["203.0.113.9/32"]
@@ -193,3 +201,28 @@ async def test_reconcile_finds_our_machines_in_every_configured_region(
     await _state(orchestrator, "m-away0001", MachineState.terminated)
     await orchestrator.close()
     assert (await instances.describe(away, info.instance_id)).state == "terminated"
+
+
+async def test_two_computers_of_one_account_keep_their_own_ssh_rule(
+    url: str, ec2: AwsClient
+) -> None:
+    # Given a laptop and a desktop of one account, each with its own key and address
+    desktop_key = (
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMv3Jt5xq3C9yq0bW3cWqXv8mM3cYV8Xh1dQ8b8P2k1A d"
+    )
+    desktop_group = access.security_group_name(desktop_key)
+    assert desktop_group != GROUP
+    image = register_image(url, "Ubuntu 24.04 test")
+    laptop_machine = await _launch(ec2, image, "m-laptop01")
+    await access.ensure_security_group(ec2, "203.0.113.50/32", desktop_group)
+    # When the laptop's machine stops and the laptop closes its SSH rule
+    await instances.stop(ec2, laptop_machine.instance_id)
+    assert await access.close_when_idle(ec2, GROUP)
+    # Then the desktop's rule is untouched, and the laptop's alone is gone
+    moto = boto(url)
+    groups = {
+        g["GroupName"]: [r["CidrIp"] for p in g["IpPermissions"] for r in p["IpRanges"]]
+        for g in moto.describe_security_groups()["SecurityGroups"]
+    }
+    assert groups[desktop_group] == ["203.0.113.50/32"]
+    assert groups[GROUP] == []

@@ -11,9 +11,17 @@ import pytest
 from jupyter_cloudlab import cli
 from jupyter_cloudlab.cloud import access, aws_client, instances, sweep
 from jupyter_cloudlab.cloud.aws_client import AwsClient
-from tests.cloud_helpers import boto, moto_server, register_image, reset, spec, target
+from tests.cloud_helpers import (
+    GROUP,
+    PUBLIC_KEY,
+    boto,
+    moto_server,
+    register_image,
+    reset,
+    spec,
+    target,
+)
 
-PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ t"
 REGIONS = ("us-east-1", "eu-west-1")
 
 
@@ -36,7 +44,7 @@ async def _ours_in(url: str, region: str) -> list[str]:
     ec2 = AwsClient(target(url, region))
     image = register_image(url, "Ubuntu 24.04 test", region=region)
     key = await access.ensure_key_pair(ec2, PUBLIC_KEY)
-    group = await access.ensure_security_group(ec2, "198.51.100.7/32")
+    group = await access.ensure_security_group(ec2, "198.51.100.7/32", GROUP)
     info = await instances.launch(
         ec2, spec(image, machine_id=f"m-{region}", key_name=key, security_group_id=group)
     )

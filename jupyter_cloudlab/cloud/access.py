@@ -12,15 +12,23 @@ from .errors import CloudError
 from .tags import OWNER_TAG, OWNER_VALUE, ours_filter, tag_list
 
 KEY_PAIR_PREFIX = "jupyter-cloudlab-"
-SECURITY_GROUP_NAME = "jupyter-cloudlab-ssh"
+SECURITY_GROUP_PREFIX = "jupyter-cloudlab-ssh-"
 DELETE_ATTEMPTS = 10
 DELETE_RETRY_SECONDS = 3.0
 
 
+def _computer_digest(public_key: str) -> str:
+    return hashlib.sha256(public_key.split()[1].encode()).hexdigest()[:12]
+
+
 def key_pair_name(public_key: str) -> str:
     """Named after the key itself, so two computers of one account never fight over a name."""
-    digest = hashlib.sha256(public_key.split()[1].encode()).hexdigest()
-    return KEY_PAIR_PREFIX + digest[:12]
+    return KEY_PAIR_PREFIX + _computer_digest(public_key)
+
+
+def security_group_name(public_key: str) -> str:
+    """One group per computer: each holds its own /32, and never revokes another's."""
+    return SECURITY_GROUP_PREFIX + _computer_digest(public_key)
 
 
 async def ensure_key_pair(ec2: AwsClient, public_key: str) -> str:
@@ -71,26 +79,26 @@ def _ssh_cidrs(group: dict[str, Any]) -> list[str]:
     ]
 
 
-async def find_security_group(ec2: AwsClient) -> dict[str, Any] | None:
+async def find_security_group(ec2: AwsClient, name: str) -> dict[str, Any] | None:
     reply = await ec2.call(
         "describe_security_groups",
-        Filters=[{"Name": "group-name", "Values": [SECURITY_GROUP_NAME]}, *ours_filter()],
+        Filters=[{"Name": "group-name", "Values": [name]}, *ours_filter()],
     )
     groups: list[dict[str, Any]] = reply.get("SecurityGroups", [])
     return groups[0] if groups else None
 
 
-async def ensure_security_group(ec2: AwsClient, ssh_from_cidr: str) -> str:
+async def ensure_security_group(ec2: AwsClient, ssh_from_cidr: str, name: str) -> str:
     """Our group in the default VPC, allowing SSH from `ssh_from_cidr` only.
 
     When this computer's address changed, the old address's rule is revoked: the group never
     holds more than the one /32 that is in use.
     """
-    group = await find_security_group(ec2)
+    group = await find_security_group(ec2, name)
     if group is None:
         created = await ec2.call(
             "create_security_group",
-            GroupName=SECURITY_GROUP_NAME,
+            GroupName=name,
             Description="SSH to jupyter_cloudlab machines from one address",
             TagSpecifications=[
                 {"ResourceType": "security-group", "Tags": tag_list({OWNER_TAG: OWNER_VALUE})}
@@ -114,13 +122,14 @@ async def ensure_security_group(ec2: AwsClient, ssh_from_cidr: str) -> str:
     return group_id
 
 
-async def close_when_idle(ec2: AwsClient) -> bool:
-    """Revoke the SSH rule when none of our machines runs; True if it was revoked."""
-    if any(i.state in ("pending", "running") for i in await instances.find_ours(ec2)):
-        return False
-    group = await find_security_group(ec2)
+async def close_when_idle(ec2: AwsClient, name: str) -> bool:
+    """Revoke the group's SSH rule when no machine using it runs; True if it was revoked."""
+    group = await find_security_group(ec2, name)
     cidrs = _ssh_cidrs(group) if group else []
     if group is None or not cidrs:
+        return False
+    running = [i for i in await instances.find_ours(ec2) if i.state in ("pending", "running")]
+    if any(group["GroupId"] in i.security_group_ids for i in running):
         return False
     await ec2.call(
         "revoke_security_group_ingress", GroupId=group["GroupId"], IpPermissions=_ssh_rule(cidrs)
@@ -129,17 +138,19 @@ async def close_when_idle(ec2: AwsClient) -> bool:
 
 
 async def release_unused(ec2: AwsClient) -> list[str]:
-    """Delete our security group and key pairs that no live instance of ours uses any more.
+    """Delete our security groups and key pairs that no live instance of ours uses any more.
 
     Returns what was deleted. Runs after terminate and after a failed launch, so nothing we
     created is left behind to break the next launch.
     """
     live = await instances.find_ours(ec2)
     deleted: list[str] = []
-    group = await find_security_group(ec2)
-    if group is not None and not any(group["GroupId"] in i.security_group_ids for i in live):
-        await delete_security_group(ec2, group["GroupId"])
-        deleted.append(group["GroupId"])
+    used_groups = {group_id for i in live for group_id in i.security_group_ids}
+    groups = await ec2.call("describe_security_groups", Filters=ours_filter())
+    for group in groups.get("SecurityGroups", []):
+        if group["GroupId"] not in used_groups:
+            await delete_security_group(ec2, group["GroupId"])
+            deleted.append(group["GroupId"])
     used_keys = {i.key_name for i in live}
     pairs = await ec2.call("describe_key_pairs", Filters=ours_filter())
     for pair in pairs.get("KeyPairs", []):

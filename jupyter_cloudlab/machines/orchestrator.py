@@ -63,6 +63,8 @@ class MachineOrchestrator:
         self._forget_kernels = forget_kernels
         self._ssh_from_cidr = ssh_from_cidr
         self._detect_cidr = detect_cidr
+        self._public_key = public_key_line(context.client_key)
+        self._security_group = access.security_group_name(self._public_key)
         self._links: dict[str, MachineLink] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -184,11 +186,11 @@ class MachineOrchestrator:
     ) -> None:
         machine = self.get(machine_id)
         try:
-            key_name = await access.ensure_key_pair(
-                self._cloud(machine_id), public_key_line(self._context.client_key)
-            )
+            key_name = await access.ensure_key_pair(self._cloud(machine_id), self._public_key)
             cidr = self._ssh_from_cidr or await self._detect_cidr()
-            group_id = await access.ensure_security_group(self._cloud(machine_id), cidr)
+            group_id = await access.ensure_security_group(
+                self._cloud(machine_id), cidr, self._security_group
+            )
             info = await instances.launch(
                 self._cloud(machine_id),
                 instances.LaunchSpec(
@@ -246,17 +248,17 @@ class MachineOrchestrator:
             return
         self._book.update(machine_id, address=None)
         self._book.set_state(machine_id, S.stopped)
-        # No machine of ours runs: nobody needs SSH in (a start opens it again).
+        # No machine of this computer runs: nobody needs SSH in (a start opens it again).
         opening = any(m.state in (S.requesting, S.starting) for m in self._book.all())
         with contextlib.suppress(CloudError):
             if not opening:
-                await access.close_when_idle(self._cloud(machine_id))
+                await access.close_when_idle(self._cloud(machine_id), self._security_group)
 
     async def _start_flow(self, machine_id: str) -> None:
         try:
             # SSH from this computer's address of now (it may have changed since the launch).
             cidr = self._ssh_from_cidr or await self._detect_cidr()
-            await access.ensure_security_group(self._cloud(machine_id), cidr)
+            await access.ensure_security_group(self._cloud(machine_id), cidr, self._security_group)
             await instances.start(self._cloud(machine_id), self._instance_id(machine_id))
             await self._connect(machine_id)
         except asyncio.CancelledError:
