@@ -114,8 +114,11 @@ def gateway_config(
         "ServerApp": {
             "kernel_manager_class": f"{MODULE_NAME}.GatewayKernelManager",
             "kernel_websocket_connection_class": f"{MODULE_NAME}.GatewayConnection",
-            "websocket_ping_interval": ping_interval,
-            "websocket_ping_timeout": ping_interval * 3,
+            # Kernel websockets take their pings from these (ms), not websocket_ping_*.
+            "tornado_settings": {
+                "ws_ping_interval": ping_interval * 1000,
+                "ws_ping_timeout": ping_interval * 3 * 1000,
+            },
         },
         "ZMQChannelsWebsocketConnection": {"limit_rate": False},
         "GatewayKernelManager": {"offline_buffer_bytes": offline_buffer_bytes},

@@ -10,8 +10,9 @@ import asyncssh
 
 from .host_keys import HostKeyChanged, HostKeyStore
 
-# A dead link is noticed after interval * count_max seconds (TOOLCHAIN: ~4 s at 1 x 3).
-KEEPALIVE_INTERVAL_SECONDS = 2
+# asyncssh gives up on the (count_max + 1)-th unanswered keepalive: a dead link is noticed
+# after about interval * (count_max + 1) seconds, ~4 s here.
+KEEPALIVE_INTERVAL_SECONDS = 1
 KEEPALIVE_COUNT_MAX = 3
 CONNECT_TIMEOUT_SECONDS = 15
 
