@@ -7,6 +7,7 @@ import {
   IInstanceType,
   ILaunchRequest,
   IMachine,
+  IMachineConnection,
   IStatus
 } from './tokens';
 
@@ -60,6 +61,12 @@ export class CloudLabAPI implements ICloudLabAPI {
       `machines/${encodeURIComponent(id)}`,
       { method: 'DELETE' },
       this._settings
+    );
+  }
+
+  getConnection(id: string): Promise<IMachineConnection> {
+    return this._get<IMachineConnection>(
+      `machines/${encodeURIComponent(id)}/connection`
     );
   }
 

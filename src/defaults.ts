@@ -1,6 +1,6 @@
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
-import { ICloudLabModel, ILaunchRequest } from './tokens';
+import { DISK_TYPES, DiskType, ICloudLabModel, ILaunchRequest } from './tokens';
 
 /** Defaults of the launch form and command, from the settings. */
 export interface ILaunchDefaults {
@@ -36,6 +36,13 @@ export function launchRequest(
       typeof args.disk_gib === 'number' ? args.disk_gib : defaults.diskGib,
     spot: args.spot === true
   };
+  const diskType = stringArg(args.disk_type);
+  if (DISK_TYPES.includes(diskType as DiskType)) {
+    request.disk_type = diskType as DiskType;
+  }
+  if (request.spot && args.spot_persistent === true) {
+    request.spot_persistent = true;
+  }
   const name = stringArg(args.name).trim();
   if (name) {
     request.name = name;

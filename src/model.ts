@@ -2,13 +2,16 @@ import { Event, KernelSpec, ServerConnection } from '@jupyterlab/services';
 import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { MachineConnections } from './connections';
 import {
+  CONNECTION_EVENT_SCHEMA_ID,
   ICloudLabAPI,
   ICloudLabModel,
   IImage,
   IInstanceType,
   ILaunchRequest,
   IMachine,
+  IMachineConnection,
   IStatus,
   MACHINE_EVENT_SCHEMA_ID,
   TRANSITIONAL_STATES
@@ -21,10 +24,15 @@ import {
  * state, slow otherwise); machine lifecycle events from the server's event bus
  * refresh it at once. When the set of ready machines changes, the kernelspecs
  * are refreshed so the launcher and kernel pickers see the remote kernels.
+ * Each machine's tunnel comes from connection events and, for the ready
+ * machines, from a fetch after each reload.
  */
 export class CloudLabModel implements ICloudLabModel {
   constructor(options: CloudLabModel.IOptions) {
     this._api = options.api;
+    this._connections = new MachineConnections(id =>
+      this._api.getConnection(id)
+    );
     this._kernelspecs = options.kernelspecs ?? null;
     this._events = options.events ?? null;
     this._interval = options.pollInterval ?? CloudLabModel.DEFAULT_INTERVAL;
@@ -109,6 +117,11 @@ export class CloudLabModel implements ICloudLabModel {
     return this._machines.find(m => m.id === id);
   }
 
+  /** The machine's tunnel, when known. */
+  connection(id: string): IMachineConnection | undefined {
+    return this._connections.get(id);
+  }
+
   /** Reload the machines now; resolves after the reload. */
   async refresh(): Promise<void> {
     await this._poll.refresh();
@@ -155,6 +168,14 @@ export class CloudLabModel implements ICloudLabModel {
       await this._loadCatalog();
     }
     await this._loadMachines();
+    await this._syncConnections();
+  }
+
+  private async _syncConnections(): Promise<void> {
+    const changed = await this._connections.sync(this._machines);
+    if (changed && !this._isDisposed) {
+      this._changed.emit();
+    }
   }
 
   private async _loadCatalog(): Promise<void> {
@@ -269,16 +290,20 @@ export class CloudLabModel implements ICloudLabModel {
   }
 
   private _onEvent(_: Event.IManager, emission: Event.Emission): void {
-    if (emission.schema_id !== MACHINE_EVENT_SCHEMA_ID) {
-      return;
+    if (emission.schema_id === MACHINE_EVENT_SCHEMA_ID) {
+      void this._poll.refresh();
+    } else if (emission.schema_id === CONNECTION_EVENT_SCHEMA_ID) {
+      if (this._connections.applyEvent(emission)) {
+        this._changed.emit();
+      }
     }
-    void this._poll.refresh();
   }
 
   private _api: ICloudLabAPI;
   private _kernelspecs: KernelSpec.IManager | null;
   private _events: Event.IManager | null;
   private _poll: Poll;
+  private _connections: MachineConnections;
   private _interval: number;
   private _fastInterval: number;
   private _status: IStatus | null = null;

@@ -17,6 +17,10 @@ export const TRANSLATION_DOMAIN = 'jupyter_cloudlab';
 export const MACHINE_EVENT_SCHEMA_ID =
   'https://events.jupyter.org/jupyter_cloudlab/machine/v1';
 
+/** The jupyter_events schema id of the machine connection (tunnel) events. */
+export const CONNECTION_EVENT_SCHEMA_ID =
+  'https://events.jupyter.org/jupyter_cloudlab/connection/v1';
+
 /** The REST API's base path, under the server's base URL. */
 export const API_NAMESPACE = 'cloudlab/api';
 
@@ -74,13 +78,19 @@ export interface IImage {
   family?: string;
 }
 
+/** The root disk's EBS volume types, the default first. */
+export const DISK_TYPES = ['gp3', 'gp2', 'io1', 'io2'] as const;
+
+/** A root disk's EBS volume type. */
+export type DiskType = (typeof DISK_TYPES)[number];
+
 /** POST machines */
 export interface ILaunchRequest {
   name?: string;
   instance_type: string;
   image_id: string;
   disk_gib?: number;
-  disk_type?: 'gp3' | 'gp2' | 'io1' | 'io2';
+  disk_type?: DiskType;
   spot?: boolean;
   /** Spot only: on interruption AWS stops the machine and starts it again later. */
   spot_persistent?: boolean;
@@ -140,6 +150,22 @@ export interface IMachine {
   kernelspecs: string[];
 }
 
+/**
+ * A machine's tunnel: up, down (healing by itself; the machine and its kernels
+ * keep running), gone (the machine stopped by itself) or detached (we let go).
+ */
+export type TunnelState = 'up' | 'down' | 'gone' | 'detached';
+
+/** GET machines/{id}/connection, and the payload of a connection event. */
+export interface IMachineConnection {
+  machine_id: string;
+  tunnel: TunnelState;
+  /** When the tunnel entered this state (ISO 8601); null if never connected. */
+  since: string | null;
+  /** Ids of the machine's kernels this server lists. */
+  kernels: string[];
+}
+
 /** The payload of a machine lifecycle event. */
 export interface IMachineEvent {
   machine_id: string;
@@ -157,6 +183,7 @@ export interface ICloudLabAPI {
   stopMachine(id: string): Promise<IMachine>;
   startMachine(id: string): Promise<IMachine>;
   terminateMachine(id: string): Promise<IMachine>;
+  getConnection(id: string): Promise<IMachineConnection>;
 }
 
 /** The machines model, shared by the panel, the commands and the launcher. */
@@ -178,6 +205,8 @@ export interface ICloudLabModel extends IDisposable {
   /** Machines in state ready. */
   readonly readyMachines: ReadonlyArray<IMachine>;
   findMachine(id: string): IMachine | undefined;
+  /** The tunnel of a machine, when known (ready machines, or from events). */
+  connection(id: string): IMachineConnection | undefined;
   refresh(): Promise<void>;
   launch(request: ILaunchRequest): Promise<IMachine>;
   stop(id: string): Promise<IMachine>;

@@ -6,6 +6,7 @@ import {
   IInstanceType,
   ILaunchRequest,
   IMachine,
+  IMachineConnection,
   IStatus,
   MachineState
 } from '../tokens';
@@ -47,6 +48,11 @@ export class FakeAPI implements ICloudLabAPI {
   listError: Error | null = null;
   listCalls = 0;
   launched: ILaunchRequest[] = [];
+  /** The tunnels GET machines/{id}/connection answers (404 when missing). */
+  connections: Record<string, IMachineConnection> = {};
+  connectionCalls: string[] = [];
+  /** When set, connection replies wait for it. */
+  connectionGate: Promise<void> | null = null;
 
   async getStatus(): Promise<IStatus> {
     return this.status;
@@ -80,6 +86,15 @@ export class FakeAPI implements ICloudLabAPI {
   }
   async terminateMachine(id: string): Promise<IMachine> {
     return this._set(id, 'terminating');
+  }
+  async getConnection(id: string): Promise<IMachineConnection> {
+    this.connectionCalls.push(id);
+    const reply = this.connections[id];
+    await this.connectionGate;
+    if (!reply) {
+      throw new Error(`No machine ${id}`);
+    }
+    return { ...reply };
   }
   private _set(id: string, state: MachineState): IMachine {
     const m = this.machines.find(x => x.id === id);

@@ -1,10 +1,22 @@
 import { launchRequest, pick } from '../defaults';
 import {
+  connectionLabel,
+  formatCost,
   formatElapsed,
   formatPrice,
-  instanceTypeLabel
+  instanceTypeLabel,
+  priceSourceNote,
+  runningCost
 } from '../widgets/format';
-import { FakeAPI, trans } from './fakes';
+import { FakeAPI, machine, trans } from './fakes';
+
+const G5 = {
+  name: 'g5.xlarge',
+  vcpus: 4,
+  memory_gib: 16,
+  architecture: 'x86_64',
+  gpu: { model: 'A10G', count: 1, memory_gib: 24 }
+};
 
 describe('format', () => {
   it('formats elapsed times', () => {
@@ -41,6 +53,77 @@ describe('format', () => {
       )
     ).toBe('t3.small · 2 vCPU · 2 GiB · CPU');
   });
+
+  it('shows on-demand and spot prices, marking snapshot prices', () => {
+    const prices = { price_per_hour: 1.006, spot_price_per_hour: 0.3018 };
+    expect(
+      instanceTypeLabel({ ...G5, ...prices, price_source: 'api' }, trans)
+    ).toBe(
+      'g5.xlarge · 4 vCPU · 16 GiB · 1× A10G 24 GiB · $1.006/h · spot $0.3018/h'
+    );
+    expect(
+      instanceTypeLabel(
+        { ...G5, ...prices, price_source: 'snapshot (2026-11)' },
+        trans
+      )
+    ).toBe(
+      'g5.xlarge · 4 vCPU · 16 GiB · 1× A10G 24 GiB · $1.006/h (2026-11 list price) · spot $0.3018/h'
+    );
+    // Spot known, on-demand not: no note without the price it is about
+    expect(
+      instanceTypeLabel(
+        { ...G5, spot_price_per_hour: 0.5, price_source: 'snapshot' },
+        trans
+      )
+    ).toBe('g5.xlarge · 4 vCPU · 16 GiB · 1× A10G 24 GiB · spot $0.5/h');
+  });
+
+  it('names where a price comes from unless it is the API', () => {
+    expect(priceSourceNote('api', trans)).toBe('');
+    expect(priceSourceNote(undefined, trans)).toBe('');
+    expect(priceSourceNote('snapshot (2026-11)', trans)).toBe(
+      '2026-11 list price'
+    );
+    expect(priceSourceNote('snapshot', trans)).toBe('list price');
+  });
+
+  it('estimates the cost of a running machine since it entered its state', () => {
+    const now = Date.parse('2026-11-23T12:30:00Z');
+    const ready = machine('m-1', 'ready', {
+      state_since: '2026-11-23T10:00:00Z',
+      price_per_hour: 1.006
+    });
+
+    // 2.5 h at $1.006/h
+    expect(runningCost(ready, now)).toBeCloseTo(2.515, 6);
+    expect(runningCost({ ...ready, state: 'bootstrapping' }, now)).toBeCloseTo(
+      2.515,
+      6
+    );
+    // Not running, no price, bad date, clock skew
+    expect(runningCost({ ...ready, state: 'stopped' }, now)).toBeNull();
+    expect(runningCost({ ...ready, state: 'pending' }, now)).toBeNull();
+    expect(runningCost({ ...ready, price_per_hour: null }, now)).toBeNull();
+    expect(runningCost({ ...ready, state_since: 'soon' }, now)).toBeNull();
+    expect(
+      runningCost({ ...ready, state_since: '2026-11-23T13:00:00Z' }, now)
+    ).toBe(0);
+  });
+
+  it('formats the cost so far as approximate', () => {
+    expect(formatCost(2.515, trans)).toBe('≈ $2.52 so far');
+    expect(formatCost(0.42, trans)).toBe('≈ $0.42 so far');
+    expect(formatCost(0.0017, trans)).toBe('≈ $0.002 so far');
+    expect(formatCost(0, trans)).toBe('≈ $0.000 so far');
+    expect(formatCost(null, trans)).toBe('');
+  });
+
+  it('names tunnel states', () => {
+    expect(connectionLabel('up', trans)).toBe('connected');
+    expect(connectionLabel('down', trans)).toBe('reconnecting…');
+    expect(connectionLabel('gone', trans)).toBe('unreachable');
+    expect(connectionLabel('detached', trans)).toBe('not connected');
+  });
 });
 
 describe('defaults', () => {
@@ -70,5 +153,30 @@ describe('defaults', () => {
       disk_gib: 50,
       spot: false
     });
+  });
+
+  it('passes the disk type and persistent spot through', () => {
+    const api = new FakeAPI();
+    const model = {
+      instanceTypes: api.instanceTypes,
+      images: api.images
+    } as any;
+    const defaults = { instanceType: '', imageId: '', diskGib: 50 };
+
+    expect(
+      launchRequest(
+        model,
+        { disk_type: 'io2', spot: true, spot_persistent: true },
+        defaults
+      )
+    ).toMatchObject({ disk_type: 'io2', spot: true, spot_persistent: true });
+    // Persistent means nothing without spot; unknown disk types are dropped
+    const onDemand = launchRequest(
+      model,
+      { disk_type: 'floppy', spot: false, spot_persistent: true },
+      defaults
+    );
+    expect(onDemand).not.toHaveProperty('disk_type');
+    expect(onDemand).not.toHaveProperty('spot_persistent');
   });
 });

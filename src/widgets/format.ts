@@ -1,6 +1,19 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
-import { IImage, IInstanceType, MachineState } from '../tokens';
+import {
+  IImage,
+  IInstanceType,
+  IMachine,
+  MachineState,
+  TunnelState
+} from '../tokens';
+
+/** States in which the machine runs and is billed for compute. */
+const RUNNING_STATES: ReadonlyArray<MachineState> = [
+  'connecting',
+  'bootstrapping',
+  'ready'
+];
 
 /** "12 s", "3 min 4 s", "2 h 5 min", "3 d 2 h". */
 export function formatElapsed(ms: number, trans: TranslationBundle): string {
@@ -68,9 +81,77 @@ export function instanceTypeLabel(
   }
   const price = formatPrice(type.price_per_hour, trans);
   if (price) {
-    parts.push(price);
+    const note = priceSourceNote(type.price_source, trans);
+    parts.push(note ? trans.__('%1 (%2)', price, note) : price);
+  }
+  const spot = formatPrice(type.spot_price_per_hour, trans);
+  if (spot) {
+    parts.push(trans.__('spot %1', spot));
   }
   return parts.join(' · ');
+}
+
+/**
+ * '' for prices from the AWS Pricing API (or of unknown source); "2026-11
+ * list price" for the dated snapshot shipped with the package.
+ */
+export function priceSourceNote(
+  source: string | undefined,
+  trans: TranslationBundle
+): string {
+  if (!source || source === 'api') {
+    return '';
+  }
+  const month = /\((\d{4}-\d{2})\)/.exec(source);
+  return month ? trans.__('%1 list price', month[1]) : trans.__('list price');
+}
+
+/**
+ * What the machine cost since it last started running, in USD, or null when
+ * its price is unknown or it is not running. Approximate: the price times the
+ * time in its current running state (boot minutes before it are not counted).
+ */
+export function runningCost(machine: IMachine, now: number): number | null {
+  const price = machine.price_per_hour;
+  if (
+    typeof price !== 'number' ||
+    !Number.isFinite(price) ||
+    !RUNNING_STATES.includes(machine.state)
+  ) {
+    return null;
+  }
+  const elapsed = elapsedSince(machine.state_since, now);
+  return elapsed === null ? null : (price * Math.max(0, elapsed)) / 3_600_000;
+}
+
+/** "≈ $0.42 so far" ("≈ $0.002 so far" under ten cents), or ''. */
+export function formatCost(
+  cost: number | null,
+  trans: TranslationBundle
+): string {
+  if (cost === null || !Number.isFinite(cost)) {
+    return '';
+  }
+  return trans.__('≈ $%1 so far', cost.toFixed(cost < 0.1 ? 3 : 2));
+}
+
+/** The translated name of a tunnel state, as a ready machine shows it. */
+export function connectionLabel(
+  tunnel: TunnelState,
+  trans: TranslationBundle
+): string {
+  switch (tunnel) {
+    case 'up':
+      return trans._p('tunnel state', 'connected');
+    case 'down':
+      return trans._p('tunnel state', 'reconnecting…');
+    case 'gone':
+      return trans._p('tunnel state', 'unreachable');
+    case 'detached':
+      return trans._p('tunnel state', 'not connected');
+    default:
+      return String(tunnel);
+  }
 }
 
 export function imageLabel(image: IImage): string {

@@ -3,7 +3,7 @@ import { Button, HTMLSelect, InputGroup } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { ILaunchDefaults, pick } from '../defaults';
-import { IImage, IInstanceType } from '../tokens';
+import { DISK_TYPES, DiskType, IImage, IInstanceType } from '../tokens';
 import { imageLabel, instanceTypeLabel } from './format';
 
 /** What the form asks to launch. */
@@ -12,7 +12,10 @@ export interface ILaunchFormValues {
   instance_type: string;
   image_id: string;
   disk_gib?: number;
+  disk_type: DiskType;
   spot: boolean;
+  /** Spot only: on interruption AWS stops the machine instead. */
+  spot_persistent: boolean;
 }
 
 export interface ILaunchFormProps {
@@ -31,7 +34,9 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
   const [instanceType, setInstanceType] = React.useState('');
   const [imageId, setImageId] = React.useState('');
   const [disk, setDisk] = React.useState(String(defaults.diskGib));
+  const [diskType, setDiskType] = React.useState<DiskType>(DISK_TYPES[0]);
   const [spot, setSpot] = React.useState(false);
+  const [keep, setKeep] = React.useState(false);
   const [busy, setBusy] = React.useState(false);
 
   // Until the user picks one, follow the defaults and the catalog.
@@ -69,7 +74,9 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
         instance_type: typeValue,
         image_id: imageValue,
         disk_gib: Number.isNaN(diskGib) ? undefined : diskGib,
-        spot
+        disk_type: diskType,
+        spot,
+        spot_persistent: spot && keep
       });
       if (accepted) {
         setName('');
@@ -128,6 +135,16 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
             onChange={e => setDisk(e.currentTarget.value)}
           />
         </label>
+        <label className="jp-CloudLab-field jp-CloudLab-diskType">
+          <span>{trans.__('Disk type')}</span>
+          <HTMLSelect
+            data-testid="cloudlab-disk-type"
+            value={diskType}
+            title={trans.__('The EBS volume type of the root disk')}
+            onChange={e => setDiskType(e.currentTarget.value as DiskType)}
+            options={DISK_TYPES.map(t => ({ value: t, label: t }))}
+          />
+        </label>
         <label
           className="jp-CloudLab-checkbox"
           title={trans.__(
@@ -143,6 +160,24 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
           <span>{trans.__('Spot')}</span>
         </label>
       </div>
+      {spot ? (
+        <label
+          className="jp-CloudLab-checkbox"
+          title={trans.__(
+            'On interruption AWS stops the machine (the disk stays) instead of terminating it, and starts it again when spot capacity returns.'
+          )}
+        >
+          <input
+            data-testid="cloudlab-spot-persistent"
+            type="checkbox"
+            checked={keep}
+            onChange={e => setKeep(e.currentTarget.checked)}
+          />
+          <span>
+            {trans.__('Keep (persistent spot, stops on interruption)')}
+          </span>
+        </label>
+      ) : null}
       <Button
         data-testid="cloudlab-launch"
         className="jp-mod-styled jp-mod-accept"

@@ -2,14 +2,29 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { IMachine, STOPPABLE_STATES } from '../tokens';
-import { elapsedSince, formatElapsed, formatPrice, stateLabel } from './format';
+import {
+  IMachine,
+  IMachineConnection,
+  STOPPABLE_STATES,
+  TunnelState
+} from '../tokens';
+import {
+  connectionLabel,
+  elapsedSince,
+  formatCost,
+  formatElapsed,
+  formatPrice,
+  runningCost,
+  stateLabel
+} from './format';
 
 /** A machine action the list asks for. */
 export type MachineAction = 'stop' | 'start' | 'terminate';
 
 export interface IMachineListProps {
   machines: ReadonlyArray<IMachine>;
+  /** A machine's tunnel, when known. */
+  connection: (id: string) => IMachineConnection | undefined;
   trans: TranslationBundle;
   onAction: (action: MachineAction, machine: IMachine) => void;
 }
@@ -27,6 +42,9 @@ export function MachineList(props: IMachineListProps): JSX.Element {
         <MachineRow
           key={machine.id}
           machine={machine}
+          connection={
+            machine.state === 'ready' ? props.connection(machine.id) : undefined
+          }
           now={now}
           trans={trans}
           onAction={props.onAction}
@@ -38,17 +56,20 @@ export function MachineList(props: IMachineListProps): JSX.Element {
 
 function MachineRow(props: {
   machine: IMachine;
+  /** The tunnel of a ready machine, when known. */
+  connection?: IMachineConnection;
   now: number;
   trans: TranslationBundle;
   onAction: (action: MachineAction, machine: IMachine) => void;
 }): JSX.Element {
-  const { machine, now, trans, onAction } = props;
+  const { machine, connection, now, trans, onAction } = props;
   const elapsed = elapsedSince(machine.state_since, now);
   const details = [
     machine.instance_type,
     machine.gpu_label ?? '',
     machine.spot ? trans.__('spot') : '',
-    formatPrice(machine.price_per_hour, trans)
+    formatPrice(machine.price_per_hour, trans),
+    formatCost(runningCost(machine, now), trans)
   ].filter(Boolean);
 
   return (
@@ -58,6 +79,7 @@ function MachineRow(props: {
       data-machine-id={machine.id}
       data-state={machine.state}
       data-name={machine.name}
+      data-connection={connection?.tunnel}
     >
       <div className="jp-CloudLab-machineHeader">
         <span className="jp-CloudLab-machineName" title={machine.id}>
@@ -67,8 +89,19 @@ function MachineRow(props: {
           className={`jp-CloudLab-state jp-CloudLab-state-${machine.state}`}
           data-testid="cloudlab-state"
         >
-          {stateLabel(machine.state, trans)}
-          {elapsed !== null ? ` · ${formatElapsed(elapsed, trans)}` : ''}
+          {connection ? (
+            <ConnectionStatus
+              connection={connection}
+              readyFor={elapsed}
+              now={now}
+              trans={trans}
+            />
+          ) : (
+            <>
+              {stateLabel(machine.state, trans)}
+              {elapsed !== null ? ` · ${formatElapsed(elapsed, trans)}` : ''}
+            </>
+          )}
         </span>
       </div>
       <div className="jp-CloudLab-machineDetails">{details.join(' · ')}</div>
@@ -107,6 +140,56 @@ function MachineRow(props: {
       </div>
     </li>
   );
+}
+
+/**
+ * A ready machine's state as its tunnel tells it: "connected · 2 h 5 min"
+ * (time ready), "reconnecting… · 12 s" (time since the tunnel went down).
+ */
+function ConnectionStatus(props: {
+  connection: IMachineConnection;
+  /** How long the machine has been ready (ms), if known. */
+  readyFor: number | null;
+  now: number;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { connection, readyFor, now, trans } = props;
+  const { tunnel } = connection;
+  const elapsed =
+    tunnel === 'up'
+      ? readyFor
+      : connection.since
+        ? elapsedSince(connection.since, now)
+        : null;
+  return (
+    <span
+      className={`jp-CloudLab-connection jp-CloudLab-connection-${tunnel}`}
+      data-testid="cloudlab-connection"
+      data-connection={tunnel}
+      title={connectionTitle(tunnel, trans)}
+    >
+      {connectionLabel(tunnel, trans)}
+      {elapsed !== null ? ` · ${formatElapsed(elapsed, trans)}` : ''}
+    </span>
+  );
+}
+
+function connectionTitle(
+  tunnel: TunnelState,
+  trans: TranslationBundle
+): string {
+  switch (tunnel) {
+    case 'up':
+      return trans.__('Ready; the tunnel to the machine is up.');
+    case 'down':
+      return trans.__(
+        'The tunnel to the machine is down and heals by itself; the machine and its kernels keep running.'
+      );
+    case 'gone':
+      return trans.__('The machine stopped answering: it stopped by itself.');
+    default:
+      return trans.__('Ready, but this server holds no tunnel to it.');
+  }
 }
 
 /** The current time, updated every `interval` ms (for elapsed times). */

@@ -150,6 +150,7 @@ function CloudLabView(props: {
       {model.loaded ? (
         <MachineList
           machines={model.machines}
+          connection={id => model.connection(id)}
           trans={trans}
           onAction={onAction}
         />

@@ -15,11 +15,17 @@ export type MachineState =
   | 'terminated'
   | 'failed';
 
+/** A machine's tunnel (see jupyter_cloudlab/events/connection.yaml). */
+export type TunnelState = 'up' | 'down' | 'gone' | 'detached';
+
 export interface ILaunchOptions {
   instanceType?: string;
   imageId?: string;
   diskGib?: number;
+  diskType?: 'gp3' | 'gp2' | 'io1' | 'io2';
   spot?: boolean;
+  /** Spot only: stop instead of terminate on interruption. */
+  spotPersistent?: boolean;
 }
 
 /**
@@ -57,8 +63,15 @@ export class CloudLabHelper {
   get diskInput(): Locator {
     return this.byTestId('cloudlab-disk');
   }
+  get diskTypeSelect(): Locator {
+    return this.byTestId('cloudlab-disk-type');
+  }
   get spotCheckbox(): Locator {
     return this.byTestId('cloudlab-spot');
+  }
+  /** Shown only while Spot is checked. */
+  get spotPersistentCheckbox(): Locator {
+    return this.byTestId('cloudlab-spot-persistent');
   }
   get launchButton(): Locator {
     return this.byTestId('cloudlab-launch');
@@ -77,6 +90,11 @@ export class CloudLabHelper {
     return this.panel.locator(
       `[data-testid="cloudlab-machine"][data-name="${name}"]`
     );
+  }
+
+  /** The tunnel status of a ready machine's row (absent while unknown). */
+  connection(name: string): Locator {
+    return this.machine(name).locator('[data-testid="cloudlab-connection"]');
   }
 
   /** The launcher shown in the main area (others may sit in hidden tabs). */
@@ -119,8 +137,14 @@ export class CloudLabHelper {
     if (options.diskGib !== undefined) {
       await this.diskInput.fill(String(options.diskGib));
     }
+    if (options.diskType) {
+      await this.diskTypeSelect.selectOption(options.diskType);
+    }
     if (options.spot !== undefined) {
       await this.spotCheckbox.setChecked(options.spot);
+    }
+    if (options.spotPersistent !== undefined) {
+      await this.spotPersistentCheckbox.setChecked(options.spotPersistent);
     }
     await this.launchButton.click();
     await expect(this.machine(name)).toHaveCount(1, { timeout: 30_000 });
@@ -163,6 +187,19 @@ export class CloudLabHelper {
         { timeout, intervals: [250, 500, 1000] }
       )
       .toBe(state);
+  }
+
+  /** Wait until the ready machine's row shows this tunnel state. */
+  async waitForConnection(
+    name: string,
+    tunnel: TunnelState,
+    timeout = 60_000
+  ): Promise<void> {
+    await expect(this.connection(name)).toHaveAttribute(
+      'data-connection',
+      tunnel,
+      { timeout }
+    );
   }
 
   async stop(name: string): Promise<void> {

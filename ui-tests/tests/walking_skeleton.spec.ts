@@ -21,8 +21,10 @@ test.describe('walking skeleton (sandbox)', () => {
       await cloudlab.launch(NAME);
       machineId = await cloudlab.machineId(NAME);
 
-      // Then it becomes ready
+      // Then it becomes ready, its tunnel up
       await cloudlab.waitForState(NAME, 'ready', 120_000);
+      await cloudlab.waitForConnection(NAME, 'up');
+      await expect(cloudlab.connection(NAME)).toContainText('connected');
 
       // And the launcher has a section for it with a card per kernel
       await cloudlab.openLauncher();
