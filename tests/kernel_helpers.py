@@ -32,6 +32,8 @@ from jupyter_server.services.kernels.connection.base import (
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
+from jupyter_cloudlab.kernels.frames import frame_msg_id
+
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
 # Waits are generous: CI runners with 2 slow cores take several seconds to start a kernel.
 SERVER_START_TIMEOUT = 120.0
@@ -89,11 +91,16 @@ class RemoteServer:
         resp = await AsyncHTTPClient().fetch(req)
         return json.loads(resp.body) if resp.body else None
 
-    async def open_channel(self, kernel_id: str, session_id: str) -> KernelChannel:
+    async def open_channel(
+        self, kernel_id: str, session_id: str, resume_after: str | None = None
+    ) -> KernelChannel:
         """Connect straight to the machine's kernel websocket, bypassing the local server."""
         url = self.url.replace("http", "ws", 1)
+        query = f"session_id={session_id}"
+        if resume_after:
+            query += f"&resume_after={resume_after}"
         req = HTTPRequest(
-            f"{url}/api/kernels/{kernel_id}/channels?session_id={session_id}",
+            f"{url}/api/kernels/{kernel_id}/channels?{query}",
             headers={"Authorization": f"token {self.token}"},
             connect_timeout=60,
         )
@@ -201,6 +208,8 @@ class KernelChannel:
         self.ws = ws
         self.protocol = ws.selected_subprotocol
         self.session = Session(username="test")
+        self.last_msg_id: str | None = None
+        """The msg_id of the last frame received (what a reconnect resumes after)."""
 
     async def send(self, channel: str, msg_type: str, content: dict[str, Any]) -> str:
         msg = self.session.msg(msg_type, content)
@@ -220,6 +229,7 @@ class KernelChannel:
         frame = await asyncio.wait_for(self.ws.read_message(), timeout)
         if frame is None:
             return None
+        self.last_msg_id = frame_msg_id(frame, self.protocol) or self.last_msg_id
         if self.protocol == V1_PROTOCOL:
             assert isinstance(frame, bytes), "v1 frames are binary"
             channel, parts = deserialize_msg_from_ws_v1(frame)

@@ -66,3 +66,39 @@ async def test_overflowing_buffer_drops_output_and_says_how_much(machine: Remote
     ]
     assert len(notices) == 1 and "were dropped while no client was connected" in notices[0]
     assert "at most 1 MB per kernel" in notices[0]
+
+
+# Prints 0-4, pauses (the client has left by then), prints 5-9.
+TWO_HALVES = (
+    "import time\nfor i in range(10):\n    print(i, flush=True)\n"
+    "    time.sleep(1.5 if i == 4 else 0.1)"
+)
+
+
+async def test_resume_after_resends_what_was_sent_after_it_then_the_buffer(
+    machine: RemoteServer,
+) -> None:
+    # Given a client that got the first half of a cell's output, but (as on a link that died
+    # without a close) only had the frames up to execute_input when it left
+    kernel = await machine.fetch("POST", "api/kernels", {"name": "python3"})
+    session_id = secrets.token_hex(8)
+    client = await machine.open_channel(kernel["id"], session_id)
+    await client.execute("1")
+    msg_id = await client.send_execute(TWO_HALVES)
+    resume_after = None
+    while resume_after is None:
+        message = await client.recv()
+        assert message is not None
+        if message.msg_type == "execute_input" and message.parent_msg_id == msg_id:
+            resume_after = client.last_msg_id
+    await client.wait_for_stdout(msg_id, "4\n")
+    client.close()
+
+    # When it comes back with the same session, resuming after the last frame it had
+    client = await machine.open_channel(kernel["id"], session_id, resume_after=resume_after)
+    result = await client.collect(msg_id, timeout=WAIT)
+    client.close()
+
+    # Then it gets the frames it lost, then what was buffered while it was away: each line once
+    assert result.reply["status"] == "ok"
+    assert result.stdout == "".join(f"{i}\n" for i in range(10))

@@ -5,7 +5,8 @@ namespace A, listening on A's veth address; the machine's jupyter_server is star
 bootstrap over SSH and listens on A's loopback. The laptop is a child Python process in namespace
 B (``python -m tests.test_link_cut_netns CONFIG``): it opens our supervised ``Tunnel`` over the
 veth link, starts a kernel through the forward and attaches to it like a browser (our relay does
-the same upstream: a fixed session id, reconnecting with it after a drop). It reports what it sees
+the same upstream: a fixed session id, reconnecting with it after a drop and resuming after the last
+message it got). It reports what it sees
 as JSON lines; this test takes the link down and up from outside.
 
 Asserted: the tunnel goes up -> down -> up on the same local port and the gateway answers through
@@ -248,11 +249,6 @@ def test_veth_cut_heals_the_tunnel_on_the_same_port(cut_run: CutRun) -> None:
     assert cut_run.first("done")["after"] == "after\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="output written to the gateway's stale websocket during a cut is lost: the machine's "
-    "jupyter_server buffers only once it notices the close (see the report / issue 3)",
-)
 def test_veth_cut_loses_no_kernel_output(cut_run: CutRun) -> None:
     done = cut_run.first("done")
     assert done["reply"] == "ok"
@@ -324,9 +320,13 @@ async def _laptop(config: dict[str, Any]) -> None:
     session_id = secrets.token_hex(8)
     attempt = 0
 
-    async def open_channel(kernel_id: str) -> KernelChannel:
+    async def open_channel(kernel_id: str, resume_after: str | None = None) -> KernelChannel:
         nonlocal attempt
-        query = urllib.parse.urlencode({"session_id": session_id})
+        params = {"session_id": session_id}
+        if resume_after:
+            # as the relay does: resend what was written into the dead link after this one
+            params["resume_after"] = resume_after
+        query = urllib.parse.urlencode(params)
         request = HTTPRequest(
             url(f"api/kernels/{kernel_id}/channels?{query}", "ws"),
             headers=headers(),
@@ -350,9 +350,10 @@ async def _laptop(config: dict[str, Any]) -> None:
             message = await channel.recv()
             if message is None:  # the link died: reconnect with the same session id
                 _emit("ws_closed", stdout=stdout)
+                last = channel.last_msg_id
                 while True:
                     try:
-                        channel = await open_channel(kernel["id"])
+                        channel = await open_channel(kernel["id"], last)
                         break
                     except Exception:
                         await asyncio.sleep(0.1)

@@ -145,21 +145,30 @@ class RemoteServerClient:
 
     # -- channels -------------------------------------------------------------------------------
 
-    def channels_url(self, kernel_id: str, session_id: str) -> str:
+    def channels_url(self, kernel_id: str, session_id: str, resume_after: str | None = None) -> str:
         """The ``ws://`` URL of a kernel's channels (no secret in it)."""
         base = self._url("api", "kernels", kernel_id, "channels")
         ws_base = "ws" + base[len("http") :] if base.startswith("http") else base
-        return f"{ws_base}?{urlencode({'session_id': session_id})}"
+        query = {"session_id": session_id}
+        if resume_after:
+            query["resume_after"] = resume_after
+        return f"{ws_base}?{urlencode(query)}"
 
     async def connect_channels(
-        self, kernel_id: str, session_id: str, subprotocols: list[str]
+        self,
+        kernel_id: str,
+        session_id: str,
+        subprotocols: list[str],
+        resume_after: str | None = None,
     ) -> WebSocketClientConnection:
         """Open the kernel's websocket with the browser's session id and subprotocol offer.
 
         The session id must be the browser's: the gateway buffers output per (kernel, session)
-        while nobody listens and replays it only to the same session.
+        while nobody listens and replays it only to the same session. ``resume_after``: the
+        msg_id of the last frame the browser got; the gateway first resends what it sent after
+        that one (lost when the link died without a close).
         """
-        url = self.channels_url(kernel_id, session_id)
+        url = self.channels_url(kernel_id, session_id, resume_after)
         request = HTTPRequest(
             url,
             headers=self._headers(),

@@ -12,6 +12,8 @@ For a remote kernel the browser's socket is joined to the gateway's socket for t
 * When the upstream drops (tunnel cut, sshd restarted) the browser's socket stays open and the
   relay reconnects upstream with the same session id while the kernel's machine is ours: the
   gateway then replays what the kernel produced meanwhile, in order, so the browser sees no gap.
+  The reconnect says which frame the browser got last (``resume_after=<msg_id>``): a link that
+  died silently swallowed what the gateway wrote before it noticed, and the gateway resends that.
   Browser frames sent meanwhile wait in a bounded queue. When the machine leaves (stopped,
   terminated) or the kernel is gone there, the browser's socket is closed with the reason, so
   JupyterLab shows it; a socket is never left open and dead.
@@ -30,6 +32,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError
 
+from .frames import frame_msg_id
 from .remote import RemoteServerError
 from .remote_kernel import RemoteKernel
 
@@ -62,6 +65,8 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
     _relay_started = False
     _relay_closed = False
     _pending: list[str | bytes] | None = None
+    _last_msg_id: str | None = None
+    """The msg_id of the last frame delivered to the browser (where a reconnect resumes)."""
     reconnects = 0
     """How many times the upstream was re-established (for logs and tests)."""
 
@@ -183,6 +188,9 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
                 await self.websocket_handler.write_message(
                     message, binary=isinstance(message, bytes)
                 )
+                msg_id = frame_msg_id(message, self.kernel_ws_protocol)
+                if msg_id is not None:
+                    self._last_msg_id = msg_id
         except WebSocketClosedError:
             return True
         except Exception:
@@ -207,7 +215,7 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
                 return None
             try:
                 upstream = await rk.client.connect_channels(
-                    rk.kernel_id, self.session.session, protocols
+                    rk.kernel_id, self.session.session, protocols, self._last_msg_id
                 )
             except RemoteServerError as e:
                 if e.status_code == 404:

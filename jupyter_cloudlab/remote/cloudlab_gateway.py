@@ -2,7 +2,15 @@
 needs only jupyter_server). Two classes the machine's server is configured with:
 
 * ``GatewayConnection``: TCP_NODELAY on kernel websockets. Tornado leaves Nagle on, and every
-  small frame to sshd's forward then waits ~40 ms for a delayed ACK.
+  small frame to sshd's forward then waits ~40 ms for a delayed ACK. And an acknowledged resume:
+  when the laptop's link dies silently (no FIN, no RST) this server keeps writing frames into a
+  socket that still looks open for seconds, and they are lost; the offline buffer only starts when
+  the close is noticed. So every frame sent to a client session is also kept in a bounded log
+  (``resume_buffer_bytes``, per kernel + session); a client that reconnects with the same session
+  and ``resume_after=<msg_id of the last frame it got>`` first gets the logged frames after that
+  one (all of them when the id is unknown), then the offline buffer, each message once. While a
+  stale connection of the session is still open here (its close waits on the dead peer), what it
+  would write goes to the session's newest connection instead.
 * ``GatewayKernelManager``: the offline buffer (output kept per kernel + session while no client
   listens, replayed when the same session returns) bounded to ``offline_buffer_bytes``. Past
   the bound, output messages (stream, display, results) are dropped while status and replies are
@@ -15,11 +23,16 @@ needs only jupyter_server). Two classes the machine's server is configured with:
 from __future__ import annotations
 
 import json
+import struct
+import weakref
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from tornado.websocket import WebSocketClosedError
 from traitlets import Integer
 
 MODULE_NAME = "cloudlab_gateway"
@@ -27,12 +40,183 @@ DEFAULT_OFFLINE_BUFFER_BYTES = 64 * 1024 * 1024
 DELIM = b"<IDS|MSG>"
 # Dropped first when the buffer is full: what carries output, not the protocol's bookkeeping.
 DROPPABLE = {"stream", "display_data", "update_display_data", "execute_result", "execute_input"}
+DEFAULT_RESUME_BUFFER_BYTES = 32 * 1024 * 1024
+V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
+# Ids remembered per session (also of frames too big to keep or already evicted), so a resume
+# point is found even when its frame is gone; and sessions remembered per kernel (browser tabs).
+RESUME_MAX_IDS = 20_000
+RESUME_MAX_SESSIONS = 4
+
+
+class _Sent:
+    """One message written to a session: its frame while the log keeps it, and the newest
+    connection (generation) it was written to."""
+
+    __slots__ = ("binary", "frame", "generation", "size")
+
+    def __init__(self, frame: str | bytes | None, binary: bool, generation: int) -> None:
+        self.frame = frame
+        self.binary = binary
+        self.size = len(frame) if frame is not None else 0
+        self.generation = generation
+
+
+class SentLog:
+    """The frames sent to one kernel + session, oldest first, bounded to ``max_bytes``."""
+
+    def __init__(self, max_bytes: int, protocol: str | None) -> None:
+        self.max_bytes = max_bytes
+        self.protocol = protocol
+        self.sent: OrderedDict[str, _Sent] = OrderedDict()
+        self._kept: deque[_Sent] = deque()
+        self.bytes = 0
+        self.generation = 0
+        self.current: Callable[[], GatewayConnection | None] = lambda: None
+
+    def delivered(self, msg_id: str, generation: int) -> bool:
+        """Whether ``msg_id`` was already written to that connection (or a newer one)."""
+        entry = self.sent.get(msg_id)
+        return entry is not None and entry.generation >= generation
+
+    def record(self, msg_id: str, frame: str | bytes, binary: bool, generation: int) -> None:
+        entry = self.sent.get(msg_id)
+        if entry is not None:
+            entry.generation = generation
+            return
+        keep = len(frame) <= self.max_bytes
+        entry = _Sent(frame if keep else None, binary, generation)
+        self.sent[msg_id] = entry
+        if keep:
+            self._kept.append(entry)
+            self.bytes += entry.size
+        while self.bytes > self.max_bytes and self._kept:
+            self._forget(self._kept.popleft())
+        while len(self.sent) > RESUME_MAX_IDS:
+            self._forget(self.sent.popitem(last=False)[1])
+
+    def _forget(self, entry: _Sent) -> None:
+        if entry.frame is not None:
+            entry.frame = None
+            self.bytes -= entry.size
+
+    def after(self, msg_id: str) -> list[tuple[str, str | bytes, bool]]:
+        """The kept frames sent after ``msg_id``; all of them when it is not known."""
+        items = list(self.sent.items())
+        start = next((i + 1 for i, (key, _) in enumerate(items) if key == msg_id), 0)
+        return [
+            (key, entry.frame, entry.binary)
+            for key, entry in items[start:]
+            if entry.frame is not None
+        ]
+
+
+def frame_msg_id(frame: str | bytes, protocol: str | None) -> str | None:
+    """The header msg_id of a frame as written to a client (v1 binary, legacy JSON text or legacy
+    binary), reading only the header where it can. (The laptop side has its own copy.)"""
+    try:
+        if isinstance(frame, str):
+            header = json.loads(frame).get("header")
+        elif protocol == V1_PROTOCOL:
+            start = int.from_bytes(frame[16:24], "little")
+            end = int.from_bytes(frame[24:32], "little")
+            header = json.loads(frame[start:end])
+        else:
+            (count,) = struct.unpack("!I", frame[:4])
+            (start,) = struct.unpack("!I", frame[4:8])
+            end = struct.unpack("!I", frame[8:12])[0] if count > 1 else len(frame)
+            header = json.loads(frame[start:end]).get("header")
+    except (ValueError, TypeError, AttributeError, struct.error):
+        return None
+    msg_id = header.get("msg_id") if isinstance(header, dict) else None
+    return msg_id if isinstance(msg_id, str) and msg_id else None
 
 
 class GatewayConnection(ZMQChannelsWebsocketConnection):
+    _log: SentLog | None = None
+    _generation = 0
+    _outgoing_id: str | None = None
+
     def connect(self) -> Any:
         self.websocket_handler.set_nodelay(True)
+        manager = self.multi_kernel_manager
+        if isinstance(manager, GatewayKernelManager):
+            self._log = manager.sent_log(self.kernel_id, self.session_key, self.subprotocol)
+        if self._log is not None:
+            self._log.generation += 1
+            self._generation = self._log.generation
+            self._log.current = weakref.ref(self)
+            resume_after = self.websocket_handler.get_argument("resume_after", None)
+            if resume_after is not None:
+                frames = self._log.after(resume_after)
+                if frames:
+                    self.log.info(
+                        "Resuming %s after %s: %d frame(s)",
+                        self.session_key,
+                        resume_after,
+                        len(frames),
+                    )
+                for msg_id, frame, binary in frames:
+                    self._send(msg_id, frame, binary)
+        # Then the offline buffer (replayed through _on_zmq_reply: what was just resent is skipped)
         return super().connect()
+
+    @property
+    def write_message(self) -> Callable[..., Any]:
+        """Every frame to the client goes through here (replies, output, status, notices)."""
+        return self._write_frame
+
+    def _on_zmq_reply(self, stream: Any, msg_list: Any) -> None:
+        # The id from the message itself, so a large legacy JSON frame is not parsed again.
+        self._outgoing_id = _zmq_msg_id(msg_list, self.session.unpack)
+        try:
+            super()._on_zmq_reply(stream, msg_list)
+        finally:
+            self._outgoing_id = None
+
+    def _write_frame(self, message: str | bytes, binary: bool = False) -> Any:
+        msg_id = self._outgoing_id or frame_msg_id(message, self.subprotocol)
+        if self._log is None or msg_id is None:
+            return self.websocket_handler.write_message(message, binary=binary)
+        return self._send(msg_id, message, binary)
+
+    def _send(self, msg_id: str, frame: str | bytes, binary: bool) -> Any:
+        """Write to the session's newest connection (this one unless it is a stale one still
+        open), once per connection, and log it for a resume."""
+        log = self._log
+        assert log is not None
+        target: GatewayConnection = self
+        newest = log.current()
+        if (
+            newest is not None
+            and newest is not self
+            and newest.subprotocol == self.subprotocol
+            and newest._writable()
+        ):
+            target = newest
+        if log.delivered(msg_id, target._generation):
+            return None
+        log.record(msg_id, frame, binary, target._generation)
+        try:
+            return target.websocket_handler.write_message(frame, binary=binary)
+        except WebSocketClosedError:
+            # Kept in the log: the client gets it when it resumes.
+            self.log.debug("Frame %s for %s not sent: socket closed", msg_id, self.session_key)
+            return None
+
+    def _writable(self) -> bool:
+        ws = self.websocket_handler.ws_connection
+        return ws is not None and not ws.is_closing()
+
+
+def _zmq_msg_id(msg_or_list: Any, unpack: Callable[[bytes], Any]) -> str | None:
+    """The msg_id of what _on_zmq_reply gets: a message dict (legacy) or the v1 parts."""
+    try:
+        is_dict = isinstance(msg_or_list, dict)
+        header = msg_or_list["header"] if is_dict else unpack(msg_or_list[0])
+        msg_id = header["msg_id"]
+    except (LookupError, TypeError, ValueError):
+        return None
+    return msg_id if isinstance(msg_id, str) and msg_id else None
 
 
 def _header(msg_parts: list[bytes]) -> dict[str, Any]:
@@ -49,6 +233,34 @@ class GatewayKernelManager(AsyncMappingKernelManager):
         config=True,
         help="Most bytes of output kept per kernel while its client is away (0: no bound).",
     )
+    resume_buffer_bytes = Integer(
+        DEFAULT_RESUME_BUFFER_BYTES,
+        config=True,
+        help="Most bytes of sent frames kept per kernel + session, resent to a client that "
+        "reconnects with resume_after=<msg_id> (0: no resume).",
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._sent_logs: dict[str, OrderedDict[str, SentLog]] = {}
+
+    def sent_log(self, kernel_id: str, session_key: str, protocol: str | None) -> SentLog | None:
+        """The log of what was sent to this kernel + session (a new one for a new session or a
+        different protocol); None when resuming is off."""
+        if self.resume_buffer_bytes <= 0 or kernel_id not in self:
+            return None
+        logs = self._sent_logs.setdefault(kernel_id, OrderedDict())
+        log = logs.get(session_key)
+        if log is None or log.protocol != protocol:
+            log = logs[session_key] = SentLog(self.resume_buffer_bytes, protocol)
+        logs.move_to_end(session_key)
+        while len(logs) > RESUME_MAX_SESSIONS:
+            logs.popitem(last=False)
+        return log
+
+    def remove_kernel(self, kernel_id: str) -> Any:
+        self._sent_logs.pop(kernel_id, None)
+        return super().remove_kernel(kernel_id)
 
     def start_buffering(self, kernel_id: str, session_key: str, channels: dict) -> None:
         super().start_buffering(kernel_id, session_key, channels)
