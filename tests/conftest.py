@@ -5,7 +5,11 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-pytest_plugins = ["pytest_jupyter.jupyter_server", "jupyter_cloudlab.pytest_plugin"]
+pytest_plugins = [
+    "pytest_jupyter.jupyter_server",
+    "jupyter_cloudlab.pytest_plugin",
+    "tests.cloud_fixtures",
+]
 
 
 @pytest_asyncio.fixture

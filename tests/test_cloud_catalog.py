@@ -4,29 +4,16 @@ dated snapshot, said so), spot prices, and images from public SSM parameters, ou
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from botocore.stub import ANY, Stubber
 
-from jupyter_cloudlab.cloud import aws_client, catalog, pricing
+from jupyter_cloudlab.cloud import catalog, pricing
 from jupyter_cloudlab.cloud.aws_client import PRICING_REGION, AwsClient
 from jupyter_cloudlab.cloud.errors import CloudError
-from tests.cloud_helpers import boto, moto_server, register_image, reset, target
+from tests.cloud_helpers import boto, register_image, target
 
 AL2023_X86 = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
-
-
-@pytest.fixture(scope="module")
-def url() -> Iterator[str]:
-    yield from moto_server()
-
-
-@pytest.fixture
-def ec2(url: str, monkeypatch: pytest.MonkeyPatch) -> AwsClient:
-    reset(url)
-    monkeypatch.setattr(aws_client, "THROTTLE_BASE_DELAY_SECONDS", 0.001)
-    return AwsClient(target(url))
 
 
 def _product(usd: str) -> str:

@@ -21,7 +21,6 @@ from tests.cloud_helpers import (
     PUBLIC_KEY,
     inject_error,
     make_orchestrator,
-    moto_server,
     reset,
     spec,
     target,
@@ -48,11 +47,6 @@ def allowed_actions() -> list[str]:
 
 def allows(actions: list[str], action: str) -> bool:
     return any(fnmatch.fnmatch(action.lower(), pattern.lower()) for pattern in actions)
-
-
-@pytest.fixture(scope="module")
-def url() -> Iterator[str]:
-    yield from moto_server()
 
 
 @pytest.fixture

@@ -4,13 +4,12 @@ SSH rule is one /32, disks, spot, an idempotent retry, and nothing left behind b
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jupyter_cloudlab.cloud import access, aws_client, instances
+from jupyter_cloudlab.cloud import access, instances
 from jupyter_cloudlab.cloud.aws_client import AwsClient
 from jupyter_cloudlab.cloud.tags import MACHINE_ID_TAG, OWNER_TAG, OWNER_VALUE, SSH_USER_TAG
 from jupyter_cloudlab.models import LaunchRequest, MachineState
@@ -20,30 +19,13 @@ from tests.cloud_helpers import (
     boto,
     inject_error,
     make_orchestrator,
-    moto_server,
     record_params,
     register_image,
-    reset,
     spec,
-    target,
 )
 
 CALLER = "198.51.100.7/32"
 STATE_TIMEOUT = 120
-
-
-@pytest.fixture(scope="module")
-def url() -> Iterator[str]:
-    yield from moto_server()
-
-
-@pytest.fixture
-def ec2(url: str, monkeypatch: pytest.MonkeyPatch) -> AwsClient:
-    reset(url)
-    monkeypatch.setattr(aws_client, "THROTTLE_BASE_DELAY_SECONDS", 0.001)
-    monkeypatch.setattr(aws_client, "WAITER_DELAY_SECONDS", 0.2)
-    monkeypatch.setattr(access, "DELETE_RETRY_SECONDS", 0.1)
-    return AwsClient(target(url))
 
 
 def _tags(resource: dict[str, Any]) -> dict[str, str]:

@@ -4,12 +4,9 @@ of what we created once nothing uses it, and state rebuilt from tags after a res
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from jupyter_cloudlab.cloud import access, aws_client, instances
+from jupyter_cloudlab.cloud import access, instances
 from jupyter_cloudlab.cloud.aws_client import AwsClient
 from jupyter_cloudlab.models import MachineState
 from tests.cloud_helpers import (
@@ -17,9 +14,7 @@ from tests.cloud_helpers import (
     PUBLIC_KEY,
     boto,
     make_orchestrator,
-    moto_server,
     register_image,
-    reset,
     spec,
 )
 from tests.cloud_helpers import target as moto_target
@@ -27,19 +22,6 @@ from tests.cloud_helpers import target as moto_target
 OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKTnDAll6aFNm8q7pfvPK07jO5X/PO3Lg5+og5JzVfSe"
 CALLER = "198.51.100.7/32"
 TIMEOUT = 120
-
-
-@pytest.fixture(scope="module")
-def url() -> Iterator[str]:
-    yield from moto_server()
-
-
-@pytest.fixture
-def ec2(url: str, monkeypatch: pytest.MonkeyPatch) -> AwsClient:
-    reset(url)
-    monkeypatch.setattr(aws_client, "WAITER_DELAY_SECONDS", 0.2)
-    monkeypatch.setattr(access, "DELETE_RETRY_SECONDS", 0.1)
-    return AwsClient(moto_target(url))
 
 
 async def _launch(

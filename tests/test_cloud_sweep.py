@@ -4,7 +4,6 @@ only on confirmation; things that are not ours are never touched."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,7 +14,6 @@ from tests.cloud_helpers import (
     GROUP,
     PUBLIC_KEY,
     boto,
-    moto_server,
     register_image,
     reset,
     spec,
@@ -23,11 +21,6 @@ from tests.cloud_helpers import (
 )
 
 REGIONS = ("us-east-1", "eu-west-1")
-
-
-@pytest.fixture(scope="module")
-def url() -> Iterator[str]:
-    yield from moto_server()
 
 
 @pytest.fixture(autouse=True)
