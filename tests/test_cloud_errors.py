@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 from jupyter_cloudlab.cloud import aws_client
 from jupyter_cloudlab.cloud.aws_client import AwsClient, AwsTarget
 from jupyter_cloudlab.cloud.errors import CloudError, from_aws, quota_name
-from jupyter_cloudlab.handlers.base import http_error
+from jupyter_cloudlab.handlers.base import domain_http_error
 
 LAUNCH = {
     "ImageId": "ami-0123456789abcdef0",
@@ -170,6 +170,7 @@ async def test_each_error_becomes_its_http_status(ec2: AwsClient) -> None:
     }
     for code, status in cases.items():
         error = await _fails(ec2, code, "detail")
-        http = http_error(error)
+        http = domain_http_error(error)
+        assert http is not None, code
         assert http.status_code == status, code
         assert http.reason == error.message and "Traceback" not in error.message

@@ -36,13 +36,6 @@ def domain_http_error(error: BaseException | None) -> web.HTTPError | None:
     return None
 
 
-def http_error(error: Exception) -> web.HTTPError:
-    mapped = domain_http_error(error)
-    if mapped is None:
-        raise error
-    return mapped
-
-
 class CloudLabHandler(APIHandler):
     auth_resource = AUTH_RESOURCE
 
