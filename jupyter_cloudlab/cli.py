@@ -1,4 +1,4 @@
-"""`jupyter cloudlab`: list, stop and terminate machines from a terminal, no JupyterLab needed.
+"""`jupyter cloudlab`: list, stop, start, reboot and terminate machines from a terminal, no JupyterLab.
 
 It talks to EC2 directly (the cloud is the truth), so a machine can always be stopped, even when
 the JupyterLab that launched it is gone. With no AWS credentials it uses a running sandbox.
@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (
         ("stop", "stop a machine (billing for compute ends)"),
         ("start", "start a stopped machine"),
+        ("reboot", "reboot a running machine (its kernels end)"),
         ("terminate", "terminate a machine (its disk is deleted)"),
     ):
         command = commands.add_parser(name, help=text, parents=[common])
@@ -125,7 +126,12 @@ async def _run(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("Nothing done.")
             return 1
-    action = {"stop": instances.stop, "start": instances.start, "terminate": instances.terminate}
+    action = {
+        "stop": instances.stop,
+        "start": instances.start,
+        "reboot": instances.reboot,
+        "terminate": instances.terminate,
+    }
     await action[args.command](ec2, info.instance_id)
     after = await instances.describe(ec2, info.instance_id)
     if args.json:

@@ -17,6 +17,7 @@ class MachineState(str, Enum):
     stopping = "stopping"
     stopped = "stopped"
     starting = "starting"
+    rebooting = "rebooting"
     terminating = "terminating"
     terminated = "terminated"
     failed = "failed"

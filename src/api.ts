@@ -56,6 +56,10 @@ export class CloudLabAPI implements ICloudLabAPI {
     return this._post(`machines/${encodeURIComponent(id)}/start`);
   }
 
+  rebootMachine(id: string): Promise<IMachine> {
+    return this._post(`machines/${encodeURIComponent(id)}/reboot`);
+  }
+
   terminateMachine(id: string): Promise<IMachine> {
     return requestAPI<IMachine>(
       `machines/${encodeURIComponent(id)}`,

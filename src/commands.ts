@@ -45,6 +45,31 @@ export function addCommands(
     execute: args => model.start(machineOf(args).id)
   });
 
+  commands.addCommand(CommandIDs.reboot, {
+    label: trans.__('Reboot Machine'),
+    caption: trans.__(
+      'Reboot the machine: its kernels end, then it reconnects by itself'
+    ),
+    execute: async args => {
+      const machine = machineOf(args);
+      const result = await showDialog({
+        title: trans.__('Reboot %1?', machine.name),
+        body: trans.__(
+          'The kernels running on %1 end and their variables are lost; notebooks stay on this computer. The machine reconnects once it is back.',
+          machine.name
+        ),
+        buttons: [
+          Dialog.cancelButton({ label: trans.__('Cancel') }),
+          Dialog.warnButton({ label: trans.__('Reboot') })
+        ]
+      });
+      if (!result.button.accept) {
+        return undefined;
+      }
+      return model.reboot(machine.id);
+    }
+  });
+
   commands.addCommand(CommandIDs.terminate, {
     label: trans.__('Terminate Machine'),
     caption: trans.__('Terminate the machine: it and its disk are deleted'),

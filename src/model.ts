@@ -146,6 +146,12 @@ export class CloudLabModel implements ICloudLabModel {
     return machine;
   }
 
+  async reboot(id: string): Promise<IMachine> {
+    const machine = await this._api.rebootMachine(id);
+    this._upsert(machine);
+    return machine;
+  }
+
   async terminate(id: string): Promise<IMachine> {
     const machine = await this._api.terminateMachine(id);
     this._upsert(machine);

@@ -32,6 +32,7 @@ export namespace CommandIDs {
   export const launch = 'jupyter-cloudlab:launch';
   export const stop = 'jupyter-cloudlab:stop';
   export const start = 'jupyter-cloudlab:start';
+  export const reboot = 'jupyter-cloudlab:reboot';
   export const terminate = 'jupyter-cloudlab:terminate';
   export const refresh = 'jupyter-cloudlab:refresh';
   export const open = 'jupyter-cloudlab:open';
@@ -108,6 +109,7 @@ export type MachineState =
   | 'stopping'
   | 'stopped'
   | 'starting'
+  | 'rebooting'
   | 'terminating'
   | 'terminated'
   | 'failed';
@@ -120,6 +122,7 @@ export const TRANSITIONAL_STATES: ReadonlyArray<MachineState> = [
   'bootstrapping',
   'stopping',
   'starting',
+  'rebooting',
   'terminating'
 ];
 
@@ -182,6 +185,7 @@ export interface ICloudLabAPI {
   launchMachine(request: ILaunchRequest): Promise<IMachine>;
   stopMachine(id: string): Promise<IMachine>;
   startMachine(id: string): Promise<IMachine>;
+  rebootMachine(id: string): Promise<IMachine>;
   terminateMachine(id: string): Promise<IMachine>;
   getConnection(id: string): Promise<IMachineConnection>;
 }
@@ -211,6 +215,7 @@ export interface ICloudLabModel extends IDisposable {
   launch(request: ILaunchRequest): Promise<IMachine>;
   stop(id: string): Promise<IMachine>;
   start(id: string): Promise<IMachine>;
+  reboot(id: string): Promise<IMachine>;
   terminate(id: string): Promise<IMachine>;
 }
 

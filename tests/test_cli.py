@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from tests.api_helpers import (
     moto_state,
     wait_state,
 )
+from tests.kernel_helpers import sshd_of_machine
 
 CLI_TIMEOUT = 120
 
@@ -112,6 +114,33 @@ async def test_stop_from_the_terminal_is_followed_by_the_server(
     assert stopped["kernelspecs"] == []
 
 
+async def test_reboot_from_the_terminal_power_cycles_and_the_server_heals(
+    cloudlab_backend: Any, cloudlab_data_dir: Path, jp_fetch: Any
+) -> None:
+    # Given a ready machine
+    machine = await launch_ready(jp_fetch, name="cli-reboot-box")
+    sshd_before, _ = sshd_of_machine(f"/machines/{machine['instance_id']}/")
+
+    # When it is rebooted from a terminal
+    run = await _cli(cloudlab_data_dir, "reboot", machine["instance_id"], "--json")
+
+    # Then the command reports it running, and the machine really went down and came back
+    assert run.code == 0, run
+    assert json.loads(run.stdout)["state"] == "running"
+    deadline = asyncio.get_running_loop().time() + CLI_TIMEOUT
+    while sshd_of_machine(f"/machines/{machine['instance_id']}/")[0] == sshd_before:
+        assert asyncio.get_running_loop().time() < deadline, "the machine never went down"
+        await asyncio.sleep(0.3)
+    # And the server's tunnel heals to the machine's new boot by itself
+    while True:
+        connection = await api_json(jp_fetch, *API, "machines", machine["id"], "connection")
+        since = datetime.fromisoformat(connection["since"] or machine["state_since"])
+        if connection["tunnel"] == "up" and since > datetime.fromisoformat(machine["state_since"]):
+            break
+        assert asyncio.get_running_loop().time() < deadline, connection
+        await asyncio.sleep(0.3)
+
+
 async def test_terminate_needs_yes_when_not_interactive(
     cloudlab_backend: Any, cloudlab_data_dir: Path, jp_fetch: Any
 ) -> None:
@@ -137,7 +166,7 @@ async def test_terminate_needs_yes_when_not_interactive(
     assert moto_state(cloudlab_backend, instance_id) == "terminated"
 
 
-@pytest.mark.parametrize("command", ["stop", "start", "terminate"])
+@pytest.mark.parametrize("command", ["stop", "start", "reboot", "terminate"])
 async def test_unknown_machine_exits_2_with_a_sentence(
     cloudlab_backend: Any, cloudlab_data_dir: Path, command: str
 ) -> None:

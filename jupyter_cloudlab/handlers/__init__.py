@@ -24,6 +24,9 @@ def api_routes() -> list[tuple[str, Any]]:
         (rf"/{API_PREFIX}/catalog/images", ImagesHandler),
         (rf"/{API_PREFIX}/machines", MachinesHandler),
         (rf"/{API_PREFIX}/machines/{MACHINE_ID}", MachineHandler),
-        (rf"/{API_PREFIX}/machines/{MACHINE_ID}/(?P<action>stop|start)", MachineActionHandler),
+        (
+            rf"/{API_PREFIX}/machines/{MACHINE_ID}/(?P<action>stop|start|reboot)",
+            MachineActionHandler,
+        ),
         (rf"/{API_PREFIX}/machines/{MACHINE_ID}/connection", MachineConnectionHandler),
     ]

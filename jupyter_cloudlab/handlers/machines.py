@@ -1,4 +1,4 @@
-"""Machines: list, launch, get, stop, start, terminate."""
+"""Machines: list, launch, get, stop, start, reboot, terminate."""
 
 from __future__ import annotations
 
@@ -46,8 +46,12 @@ class MachineActionHandler(CloudLabHandler):
     @authorized
     async def post(self, machine_id: str, action: str) -> None:
         orchestrator = await self.orchestrator()
-        command = orchestrator.stop if action == "stop" else orchestrator.start
-        machine = await command(machine_id)
+        commands = {
+            "stop": orchestrator.stop,
+            "start": orchestrator.start,
+            "reboot": orchestrator.reboot,
+        }
+        machine = await commands[action](machine_id)
         self.reply(machine, status=202)
 
 

@@ -76,6 +76,13 @@ class MachineLink:
     async def close(self) -> None:
         await self._tunnel.close()
 
+    def stop_healing(self) -> None:
+        self._tunnel.stop_healing()
+
+    async def wait_dropped(self) -> None:
+        """Returns once the SSH session drops (the machine went down)."""
+        await self._tunnel.wait_dropped()
+
     async def _open_session(self) -> tuple[asyncssh.SSHClientConnection, RemoteGateway]:
         self._on_phase("connecting")
         started = time.monotonic()

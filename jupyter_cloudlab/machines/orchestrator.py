@@ -1,4 +1,4 @@
-"""One state machine per machine: launch, stop, start, terminate; reconcile with the cloud.
+"""One state machine per machine: launch, stop, start, reboot, terminate; follow the cloud.
 
 Commands return at once with the new state; the slow part runs as a task per machine, and every
 state change is persisted and emitted (the panel listens).
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 S = MachineState
 CONNECTED_STATES = {S.connecting, S.bootstrapping, S.ready}
 STOPPABLE = {S.pending, S.connecting, S.bootstrapping, S.ready, S.failed}
+# AWS hard-reboots a machine whose OS has not gone down within four minutes.
+REBOOT_DOWN_TIMEOUT_SECONDS = 300
 KernelspecLister = Callable[[Gateway], Awaitable[list[str]]]
 
 
@@ -123,6 +125,16 @@ class MachineOrchestrator:
             )
         self._book.set_state(machine_id, S.starting)
         self._run(machine_id, self._start_flow(machine_id))
+        return self.get(machine_id)
+
+    async def reboot(self, machine_id: str) -> Machine:
+        machine = self.get(machine_id)
+        if machine.instance_id is None or machine.state is not S.ready:
+            raise InvalidTransition(
+                f"Only a ready machine can be rebooted; this one is {machine.state.value}."
+            )
+        self._book.set_state(machine_id, S.rebooting)
+        self._run(machine_id, self._reboot_flow(machine_id))
         return self.get(machine_id)
 
     async def terminate(self, machine_id: str) -> Machine:
@@ -263,6 +275,34 @@ class MachineOrchestrator:
             await self._connect(machine_id)
         except asyncio.CancelledError:
             raise
+        except Exception as error:
+            self._book.fail(machine_id, error)
+
+    async def _reboot_flow(self, machine_id: str) -> None:
+        """Reboot, see the old session drop (so we never reconnect to the machine before it
+        went down), then connect and bootstrap again. Its kernels do not survive a reboot."""
+        link = self._links.get(machine_id)
+        self._gateways.remove(machine_id)
+        await self._forget_kernels(machine_id)
+        self._book.update(machine_id, kernelspecs=[])
+        try:
+            if link is not None:
+                link.stop_healing()
+            await instances.reboot(self._cloud(machine_id), self._instance_id(machine_id))
+            if link is not None:
+                await asyncio.wait_for(link.wait_dropped(), REBOOT_DOWN_TIMEOUT_SECONDS)
+            await self._disconnect(machine_id)
+            await self._connect(machine_id)
+        except asyncio.CancelledError:
+            raise
+        except asyncio.TimeoutError:
+            self._book.fail(
+                machine_id,
+                CloudError(
+                    "The machine did not go down within 5 minutes of the reboot request: "
+                    "stop and start it instead."
+                ),
+            )
         except Exception as error:
             self._book.fail(machine_id, error)
 

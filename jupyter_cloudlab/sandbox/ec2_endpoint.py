@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+import threading
 import urllib.request
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
 
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from ..cloud.aws_client import AwsClient, AwsTarget
 
@@ -28,18 +34,48 @@ def _reset(url: str) -> None:
         pass
 
 
+class RebootSignals:
+    """WSGI middleware: the reboot requests moto accepts but does nothing with.
+
+    On AWS a reboot reaches the machine as a signal from the hardware, never as a state
+    change in the API; the hypervisor reads them here to power-cycle the machine.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self._pending: list[str] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "POST":
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            form = parse_qs(body.decode("utf-8", "replace"))
+            if form.get("Action") == ["RebootInstances"]:
+                with self._lock:
+                    self._pending += [v[0] for k, v in form.items() if k.startswith("InstanceId.")]
+        return self._app(environ, start_response)
+
+    def take(self) -> list[str]:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        return pending
+
+
 class Ec2Endpoint:
     def __init__(self) -> None:
-        self._server: ThreadedMotoServer | None = None
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.reboots = RebootSignals(DomainDispatcherApplication(create_backend_app))
         self.url = ""
 
     async def start(self) -> AwsTarget:
         # werkzeug logs every request at INFO; the sandbox should be quiet.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.url = f"http://{host}:{port}"
+        self._server = make_server("127.0.0.1", 0, self.reboots, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
         target = AwsTarget(
             region=SANDBOX_REGION,
             endpoint_url=self.url,
@@ -62,6 +98,7 @@ class Ec2Endpoint:
             )
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
+        if self._server is not None and self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
             self._server = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from ..cloud.aws_client import AwsClient
 from ..cloud.errors import CloudError
@@ -20,9 +21,12 @@ log = logging.getLogger(__name__)
 
 
 class Hypervisor:
-    def __init__(self, ec2: AwsClient, host: MachineHost) -> None:
+    def __init__(
+        self, ec2: AwsClient, host: MachineHost, reboots: Callable[[], list[str]] = list
+    ) -> None:
         self._ec2 = ec2
         self._host = host
+        self._reboots = reboots
         self._powered: dict[str, PoweredMachine] = {}
         self._destroyed: set[str] = set()
         self._changed = asyncio.Event()
@@ -54,6 +58,11 @@ class Hypervisor:
             await asyncio.sleep(POLL_SECONDS)
 
     async def _sync(self) -> None:
+        for instance_id in self._reboots():
+            # Power off now; the loop below powers it on again, as a reboot does.
+            if self._powered.pop(instance_id, None) is not None:
+                await self._host.power_off(instance_id)
+                self._changed.set()
         reservations = await self._ec2.paginate("describe_instances", "Reservations")
         for raw in (i for r in reservations for i in r["Instances"]):
             instance_id, state = raw["InstanceId"], raw["State"]["Name"]

@@ -88,7 +88,7 @@ class Sandbox:
         await asyncio.to_thread(self._clear_leftovers)
         target = await self._endpoint.start()
         host = make_host(self._ssh_server, self.machines_dir)
-        self._hypervisor = Hypervisor(AwsClient(target), host)
+        self._hypervisor = Hypervisor(AwsClient(target), host, self._endpoint.reboots.take)
         self._hypervisor.start()
         self.network = SandboxNetwork(self._hypervisor, self.machines_dir)
         # So `jupyter cloudlab` in a terminal reaches this sandbox (fake keys, loopback only).

@@ -105,6 +105,17 @@ class Tunnel:
         self.state_since = time.monotonic()
         self._on_state(state, gateway)
 
+    def stop_healing(self) -> None:
+        """No more reconnecting (the machine is about to go down on purpose)."""
+        self._closing = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+
+    async def wait_dropped(self) -> None:
+        """Returns when the current connection closes from the far end."""
+        if self._connection is not None:
+            await self._connection.wait_closed()
+
     async def close(self) -> None:
         self._closing = True
         if self._supervisor is not None:

@@ -84,6 +84,9 @@ export class FakeAPI implements ICloudLabAPI {
   async startMachine(id: string): Promise<IMachine> {
     return this._set(id, 'starting');
   }
+  async rebootMachine(id: string): Promise<IMachine> {
+    return this._set(id, 'rebooting');
+  }
   async terminateMachine(id: string): Promise<IMachine> {
     return this._set(id, 'terminating');
   }

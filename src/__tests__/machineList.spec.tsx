@@ -40,6 +40,7 @@ describe('MachineList', () => {
 
   const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
+  const actions: string[] = [];
   const render = (
     machines: IMachine[],
     connections: Record<string, IMachineConnection> = {}
@@ -50,7 +51,7 @@ describe('MachineList', () => {
           machines={machines}
           connection={id => connections[id]}
           trans={trans}
-          onAction={() => undefined}
+          onAction={(action, m) => actions.push(`${action} ${m.id}`)}
         />
       )
     );
@@ -111,5 +112,30 @@ describe('MachineList', () => {
       row(id).querySelector('.jp-CloudLab-machineDetails')?.textContent;
     expect(details('m-1')).toBe('g5.xlarge · $1.006/h · ≈ $2.01 so far');
     expect(details('m-2')).toBe('t3.small · $1.006/h');
+  });
+
+  it('offers the actions that fit each state, reboot only when ready', () => {
+    render([
+      machine('m-1', 'ready'),
+      machine('m-2', 'stopped'),
+      machine('m-3', 'rebooting')
+    ]);
+
+    const buttons = (id: string) =>
+      Array.from(row(id).querySelectorAll('button')).map(b => b.textContent);
+    expect(buttons('m-1')).toEqual(['Stop', 'Reboot', 'Terminate']);
+    expect(buttons('m-2')).toEqual(['Start', 'Terminate']);
+    expect(buttons('m-3')).toEqual(['Terminate']);
+    expect(row('m-3').textContent).toContain('rebooting');
+
+    actions.length = 0;
+    act(() =>
+      (
+        row('m-1').querySelector(
+          '[data-testid="cloudlab-reboot"]'
+        ) as HTMLButtonElement
+      ).click()
+    );
+    expect(actions).toEqual(['reboot m-1']);
   });
 });

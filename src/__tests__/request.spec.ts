@@ -119,6 +119,7 @@ describe('CloudLabAPI', () => {
     await api.launchMachine({ instance_type: 't3.small', image_id: 'ami-1' });
     await api.stopMachine('m-1');
     await api.startMachine('m-1');
+    await api.rebootMachine('m-1');
     await api.terminateMachine('m-1');
 
     // Then each went to its path with its verb
@@ -135,6 +136,7 @@ describe('CloudLabAPI', () => {
       ['POST', 'machines'],
       ['POST', 'machines/m-1/stop'],
       ['POST', 'machines/m-1/start'],
+      ['POST', 'machines/m-1/reboot'],
       ['DELETE', 'machines/m-1']
     ]);
     const launch = fetch.mock.calls[2][0];

@@ -180,6 +180,8 @@ export function stateLabel(
       return trans._p('machine state', 'stopped');
     case 'starting':
       return trans._p('machine state', 'starting');
+    case 'rebooting':
+      return trans._p('machine state', 'rebooting');
     case 'terminating':
       return trans._p('machine state', 'terminating');
     case 'terminated':

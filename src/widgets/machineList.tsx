@@ -19,7 +19,7 @@ import {
 } from './format';
 
 /** A machine action the list asks for. */
-export type MachineAction = 'stop' | 'start' | 'terminate';
+export type MachineAction = 'stop' | 'start' | 'reboot' | 'terminate';
 
 export interface IMachineListProps {
   machines: ReadonlyArray<IMachine>;
@@ -116,6 +116,15 @@ function MachineRow(props: {
             onClick={() => onAction('stop', machine)}
           >
             {trans.__('Stop')}
+          </Button>
+        ) : null}
+        {machine.state === 'ready' ? (
+          <Button
+            small
+            data-testid="cloudlab-reboot"
+            onClick={() => onAction('reboot', machine)}
+          >
+            {trans.__('Reboot')}
           </Button>
         ) : null}
         {machine.state === 'stopped' ? (

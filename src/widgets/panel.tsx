@@ -67,6 +67,7 @@ export namespace CloudLabPanel {
 const ACTION_COMMANDS: Record<MachineAction, string> = {
   stop: CommandIDs.stop,
   start: CommandIDs.start,
+  reboot: CommandIDs.reboot,
   terminate: CommandIDs.terminate
 };
 
