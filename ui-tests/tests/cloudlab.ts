@@ -11,6 +11,7 @@ export type MachineState =
   | 'stopping'
   | 'stopped'
   | 'starting'
+  | 'rebooting'
   | 'terminating'
   | 'terminated'
   | 'failed';
