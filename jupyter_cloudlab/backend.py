@@ -8,21 +8,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import boto3
 
 from .cloud import catalog
+from .cloud.account import check_choice
 from .cloud.aws_client import PRICING_REGION, AwsClient, AwsTarget
 from .cloud.caller_address import public_cidr
 from .cloud.network import Ec2Network, MachineNetwork
 from .kernels.gateways import GatewayRegistry
+from .machines.connector import KernelspecLister
 from .machines.link import LinkContext
-from .machines.orchestrator import KernelspecLister, MachineOrchestrator
+from .machines.orchestrator import MachineOrchestrator
 from .machines.store import MachineStore
-from .models import Machine, Status
+from .models import AccountChoice, Machine, Status
+from .sandbox.ec2_endpoint import SANDBOX_REGION
 from .sandbox.sandbox import Sandbox
 from .ssh.bootstrap import BootstrapOptions
 from .ssh.client_key import load_or_create_client_key
@@ -68,6 +71,8 @@ class CloudLabBackend:
         emit: Any,
     ) -> None:
         self.options = options
+        self._configured = options  # the server's own configuration, before any setting
+        self._switching = asyncio.Lock()
         self.gateways = gateways
         self._list_kernelspecs = list_kernelspecs
         self._forget_kernels = forget_kernels
@@ -91,6 +96,45 @@ class CloudLabBackend:
             "No AWS credentials were found, so machines run in the local sandbox: a simulated "
             "EC2 on this computer. Configure AWS credentials to launch real machines."
         )
+
+    async def choose_account(self, choice: AccountChoice) -> Status:
+        """Use the profile and region picked in JupyterLab's settings (None: the server's own).
+
+        Machines are detached, never stopped, and found again by their tags. While no
+        credentials are found the sandbox carries on: its machines live only as long as it does.
+        """
+        check_choice(choice.profile, choice.region)
+        wanted = replace(
+            self.options,
+            profile=choice.profile or self._configured.profile,
+            region=choice.region or self._configured.region,
+        )
+        async with self._switching:
+            await self.ready.wait()
+            if (wanted.profile, wanted.region) == (self.options.profile, self.options.region):
+                return self.status
+            self.options = wanted
+            mode, message = self._choose_mode()
+            if mode == "sandbox" and self.sandbox is not None:
+                self.status = Status(
+                    mode=mode, region=SANDBOX_REGION, message=self._sandbox_note(message)
+                )
+                return self.status
+            self.ready.clear()
+            await self.stop()
+            self._catalog_cache.clear()
+            self.startup_error = None
+            await self.start()
+            return self.status
+
+    def _sandbox_note(self, message: str) -> str:
+        region = self.options.region
+        if region and region != SANDBOX_REGION:
+            message += (
+                f" The sandbox simulates {SANDBOX_REGION} only: your region, {region}, applies "
+                "once AWS credentials are found."
+            )
+        return message
 
     async def start(self) -> None:
         try:
@@ -127,6 +171,8 @@ class CloudLabBackend:
             host_key_file = data_dir / "host_keys.json"
             store_file = data_dir / "machines.json"
             ssh_from_cidr = ssh_from_cidr or ""
+        if mode == "sandbox":
+            message = self._sandbox_note(message)
         self.status = Status(
             mode=mode, region=target.region, profile=target.profile, message=message
         )

@@ -116,6 +116,15 @@ class ImageList(BaseModel):
     images: list[ImageModel]
 
 
+class AccountChoice(BaseModel):
+    """The AWS profile and region picked in JupyterLab's settings (null: the server's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    profile: StrictStr | None = Field(default=None, pattern=r"^[\w+=,.@-]{1,128}$")
+    region: StrictStr | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+
+
 class Status(BaseModel):
     mode: str
     region: str

@@ -3,6 +3,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { requestAPI } from './request';
 import {
   ICloudLabAPI,
+  IAccountChoice,
   IImage,
   IInstanceType,
   ILaunchRequest,
@@ -21,6 +22,14 @@ export class CloudLabAPI implements ICloudLabAPI {
 
   getStatus(): Promise<IStatus> {
     return this._get<IStatus>('status');
+  }
+
+  setAccount(choice: IAccountChoice): Promise<IStatus> {
+    return requestAPI<IStatus>(
+      'account',
+      { method: 'PUT', body: JSON.stringify(choice) },
+      this._settings
+    );
   }
 
   async listInstanceTypes(): Promise<IInstanceType[]> {

@@ -5,6 +5,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { MachineConnections } from './connections';
 import {
   CONNECTION_EVENT_SCHEMA_ID,
+  IAccountChoice,
   ICloudLabAPI,
   ICloudLabModel,
   IImage,
@@ -80,7 +81,7 @@ export class CloudLabModel implements ICloudLabModel {
   }
 
   get loadError(): string | null {
-    return this._loadError;
+    return this._accountError ?? this._loadError;
   }
 
   get loaded(): boolean {
@@ -126,6 +127,26 @@ export class CloudLabModel implements ICloudLabModel {
   async refresh(): Promise<void> {
     await this._poll.refresh();
     await this._poll.tick;
+  }
+
+  async chooseAccount(choice: IAccountChoice): Promise<void> {
+    const key = JSON.stringify([choice.profile, choice.region]);
+    if (key === this._account) {
+      return;
+    }
+    this._account = key;
+    try {
+      this._status = await this._api.setAccount(choice);
+      this._accountError = null;
+    } catch (error) {
+      // Kept until the settings change: the server goes on with its previous account.
+      this._accountError = Private.errorMessage(error);
+      this._changed.emit();
+      return;
+    }
+    this._catalogLoaded = false; // the catalog belongs to the account and region
+    this._changed.emit();
+    await this.refresh();
   }
 
   async launch(request: ILaunchRequest): Promise<IMachine> {
@@ -319,6 +340,8 @@ export class CloudLabModel implements ICloudLabModel {
   private _catalogLoaded = false;
   private _loaded = false;
   private _loadError: string | null = null;
+  private _account = '';
+  private _accountError: string | null = null;
   private _apiMissing = false;
   private _readyKey = '';
   private _requested = 0;

@@ -86,6 +86,10 @@ export const panelPlugin: JupyterFrontEndPlugin<ICloudLabModel> = {
         defaults.imageId = get('defaultImageId', '');
         defaults.diskGib = get('defaultDiskGib', 100);
         model.pollInterval = get('pollIntervalSeconds', 15) * 1000;
+        void model.chooseAccount({
+          profile: get('awsProfile', '') || null,
+          region: get('awsRegion', '') || null
+        });
         panel.update();
       };
       settingRegistry

@@ -49,6 +49,12 @@ export interface IStatus {
   message?: string;
 }
 
+/** The AWS profile and region picked in the settings (null: the server's). */
+export interface IAccountChoice {
+  profile: string | null;
+  region: string | null;
+}
+
 export interface IGpu {
   manufacturer?: string;
   model: string;
@@ -179,6 +185,7 @@ export interface IMachineEvent {
 /** The typed REST calls the model uses (an interface so tests can fake it). */
 export interface ICloudLabAPI {
   getStatus(): Promise<IStatus>;
+  setAccount(choice: IAccountChoice): Promise<IStatus>;
   listInstanceTypes(): Promise<IInstanceType[]>;
   listImages(): Promise<IImage[]>;
   listMachines(): Promise<IMachine[]>;
@@ -212,6 +219,8 @@ export interface ICloudLabModel extends IDisposable {
   /** The tunnel of a machine, when known (ready machines, or from events). */
   connection(id: string): IMachineConnection | undefined;
   refresh(): Promise<void>;
+  /** Use this AWS profile and region (from the settings); the catalog reloads. */
+  chooseAccount(choice: IAccountChoice): Promise<void>;
   launch(request: ILaunchRequest): Promise<IMachine>;
   stop(id: string): Promise<IMachine>;
   start(id: string): Promise<IMachine>;

@@ -286,6 +286,23 @@ class KernelChannel:
                 idle = True
         return ExecuteResult(stdout, reply, messages)
 
+    async def wait_answering(self, timeout: float = MESSAGE_TIMEOUT) -> None:
+        """Ask kernel_info every 2 s until answered, as JupyterLab does after a restart (a
+        request sent while the kernel's sockets reconnect can be lost by jupyter_server)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        probes: set[str] = set()
+        while loop.time() < deadline:
+            probes.add(await self.send("shell", "kernel_info_request", {}))
+            probe_end = min(deadline, loop.time() + 2)
+            with contextlib.suppress(asyncio.TimeoutError):
+                while True:
+                    msg = await self.recv(max(0.0, probe_end - loop.time()))
+                    assert msg is not None, "socket closed while the kernel restarted"
+                    if msg.msg_type == "kernel_info_reply" and msg.parent_msg_id in probes:
+                        return
+        raise AssertionError("the kernel never answered kernel_info after its restart")
+
     async def wait_closed(self, timeout: float = MESSAGE_TIMEOUT) -> None:
         """Drain until the server closes the socket."""
         while await self.recv(timeout) is not None:

@@ -172,3 +172,18 @@ async def test_action_that_does_not_fit_the_state_is_a_conflict(
     assert status == 409
     assert "stopped" in error_message(status, text)
     assert (await api_json(jp_fetch, *machine_path))["state"] == "stopped"
+
+
+async def test_the_sandbox_keeps_its_region_and_says_why(
+    cloudlab_backend: Any, jp_fetch: Any
+) -> None:
+    # Given the sandbox; When the settings pick another region
+    status = await api_json(
+        jp_fetch, *API, "account", method="PUT", body={"profile": None, "region": "eu-west-1"}
+    )
+
+    # Then the sandbox stays (same machines, same EC2), on its one region, and tells the user
+    assert (status["mode"], status["region"]) == ("sandbox", "us-east-1")
+    assert "eu-west-1" in status["message"] and "AWS credentials" in status["message"]
+    assert (await api_json(jp_fetch, *API, "status"))["message"] == status["message"]
+    assert cloudlab_backend.sandbox is not None

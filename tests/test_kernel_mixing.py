@@ -169,6 +169,7 @@ async def test_interrupt_restart_shutdown_over_rest(
     model = await fetch_json(jp_fetch, "api", "kernels", kernel_id, "restart", method="POST")
     assert model["id"] == kernel_id
     assert model["name"] == REMOTE_PYTHON
+    await channel.wait_answering()
     result = await channel.execute("print('marker' in globals())")
     assert result.stdout.strip() == "False"
 

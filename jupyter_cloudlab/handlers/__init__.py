@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .account import AccountHandler
 from .catalog import ImagesHandler, InstanceTypesHandler, StatusHandler
 from .machines import (
     MachineActionHandler,
@@ -20,6 +21,7 @@ def api_routes() -> list[tuple[str, Any]]:
     """(pattern, handler) pairs relative to the server's base URL."""
     return [
         (rf"/{API_PREFIX}/status", StatusHandler),
+        (rf"/{API_PREFIX}/account", AccountHandler),
         (rf"/{API_PREFIX}/catalog/instance-types", InstanceTypesHandler),
         (rf"/{API_PREFIX}/catalog/images", ImagesHandler),
         (rf"/{API_PREFIX}/machines", MachinesHandler),

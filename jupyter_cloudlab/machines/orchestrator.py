@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -18,15 +17,14 @@ from typing import Any
 from ..cloud import access, catalog, instances
 from ..cloud.aws_client import AwsClient
 from ..cloud.errors import CloudError
-from ..cloud.network import Ec2Network
 from ..cloud.regions import RegionClients
-from ..kernels.gateways import Gateway, GatewayRegistry
+from ..kernels.gateways import GatewayRegistry
 from ..models import LaunchRequest, Machine, MachineState
-from ..ssh.bootstrap import RemoteGateway
 from ..ssh.client_key import public_key_line
 from .book import MachineBook
+from .connector import KernelspecLister, MachineConnector
 from .errors import InvalidTransition
-from .link import LinkContext, MachineLink
+from .link import LinkContext
 from .store import MachineStore
 
 log = logging.getLogger(__name__)
@@ -36,7 +34,6 @@ CONNECTED_STATES = {S.connecting, S.bootstrapping, S.ready}
 STOPPABLE = {S.pending, S.connecting, S.bootstrapping, S.ready, S.failed}
 # AWS hard-reboots a machine whose OS has not gone down within four minutes.
 REBOOT_DOWN_TIMEOUT_SECONDS = 300
-KernelspecLister = Callable[[Gateway], Awaitable[list[str]]]
 
 
 def _now() -> datetime:
@@ -61,14 +58,21 @@ class MachineOrchestrator:
         self._regions = RegionClients(context.ec2, regions)
         self._book = MachineBook(store, emit)
         self._gateways = gateways
-        self._list_kernelspecs = list_kernelspecs
         self._forget_kernels = forget_kernels
         self._ssh_from_cidr = ssh_from_cidr
         self._detect_cidr = detect_cidr
         self._public_key = public_key_line(context.client_key)
         self._security_group = access.security_group_name(self._public_key)
-        self._links: dict[str, MachineLink] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._connector = MachineConnector(
+            context,
+            self._book,
+            gateways,
+            list_kernelspecs,
+            forget_kernels,
+            cloud=self._cloud,
+            on_gone=lambda machine_id: self._run(machine_id, self._observe_gone(machine_id)),
+        )
 
     # ---- queries -------------------------------------------------------------------------
     def list(self) -> list[Machine]:
@@ -78,8 +82,7 @@ class MachineOrchestrator:
         return self._book.get(machine_id)
 
     def tunnel_state(self, machine_id: str) -> str:
-        link = self._links.get(machine_id)
-        return link.tunnel_state if link else "down"
+        return self._connector.tunnel_state(machine_id)
 
     # ---- commands ------------------------------------------------------------------------
     async def launch(self, request: LaunchRequest) -> Machine:
@@ -148,10 +151,13 @@ class MachineOrchestrator:
     # ---- lifecycle of the service --------------------------------------------------------
     async def reconcile(self) -> None:
         """Rebuild state from our tagged instances; reconnect to the running ones."""
-        cached = {m.instance_id: m for m in self._book.cached() if m.instance_id}
+        last_known = self._book.cached()
+        cached = {m.instance_id: m for m in last_known if m.instance_id}
+        # A region where we know a machine stays watched, even once the settings name another.
+        regions = dict.fromkeys([*self._regions.regions, *(m.region for m in last_known)])
         found = [
             (region, info)
-            for region in self._regions.regions
+            for region in regions
             for info in await instances.find_ours(self._regions.get(region))
         ]
         for region, info in found:
@@ -189,8 +195,7 @@ class MachineOrchestrator:
         for task in list(self._tasks.values()):
             with contextlib.suppress(BaseException):
                 await task
-        for machine_id in list(self._links):
-            await self._disconnect(machine_id, forget=False)
+        await self._connector.detach_all()
 
     # ---- flows ---------------------------------------------------------------------------
     async def _launch_flow(
@@ -231,13 +236,13 @@ class MachineOrchestrator:
         self._book.set_state(machine_id, S.pending)
         try:
             await instances.wait_running(self._cloud(machine_id), info.instance_id)
-            await self._connect(machine_id)
+            await self._connector.connect(machine_id)
         except asyncio.CancelledError:
             raise
         except Exception as error:
             # A launch that cannot be used is not left running (and billing) behind.
             self._book.fail(machine_id, error)
-            await self._disconnect(machine_id)
+            await self._connector.disconnect(machine_id)
             with contextlib.suppress(CloudError):
                 await instances.terminate(self._cloud(machine_id), info.instance_id)
                 await access.release_unused(self._cloud(machine_id))
@@ -245,14 +250,14 @@ class MachineOrchestrator:
     async def _connect_flow(self, machine_id: str) -> None:
         try:
             await instances.wait_running(self._cloud(machine_id), self._instance_id(machine_id))
-            await self._connect(machine_id)
+            await self._connector.connect(machine_id)
         except asyncio.CancelledError:
             raise
         except Exception as error:
             self._book.fail(machine_id, error)
 
     async def _stop_flow(self, machine_id: str) -> None:
-        await self._disconnect(machine_id)
+        await self._connector.disconnect(machine_id)
         try:
             await instances.stop(self._cloud(machine_id), self._instance_id(machine_id))
         except Exception as error:
@@ -272,7 +277,7 @@ class MachineOrchestrator:
             cidr = self._ssh_from_cidr or await self._detect_cidr()
             await access.ensure_security_group(self._cloud(machine_id), cidr, self._security_group)
             await instances.start(self._cloud(machine_id), self._instance_id(machine_id))
-            await self._connect(machine_id)
+            await self._connector.connect(machine_id)
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -281,7 +286,7 @@ class MachineOrchestrator:
     async def _reboot_flow(self, machine_id: str) -> None:
         """Reboot, see the old session drop (so we never reconnect to the machine before it
         went down), then connect and bootstrap again. Its kernels do not survive a reboot."""
-        link = self._links.get(machine_id)
+        link = self._connector.link(machine_id)
         self._gateways.remove(machine_id)
         await self._forget_kernels(machine_id)
         self._book.update(machine_id, kernelspecs=[])
@@ -291,8 +296,8 @@ class MachineOrchestrator:
             await instances.reboot(self._cloud(machine_id), self._instance_id(machine_id))
             if link is not None:
                 await asyncio.wait_for(link.wait_dropped(), REBOOT_DOWN_TIMEOUT_SECONDS)
-            await self._disconnect(machine_id)
-            await self._connect(machine_id)
+            await self._connector.disconnect(machine_id)
+            await self._connector.connect(machine_id)
         except asyncio.CancelledError:
             raise
         except asyncio.TimeoutError:
@@ -307,7 +312,7 @@ class MachineOrchestrator:
             self._book.fail(machine_id, error)
 
     async def _terminate_flow(self, machine_id: str) -> None:
-        await self._disconnect(machine_id)
+        await self._connector.disconnect(machine_id)
         instance_id = self.get(machine_id).instance_id
         if instance_id is not None:
             try:
@@ -320,65 +325,9 @@ class MachineOrchestrator:
         self._book.set_state(machine_id, S.terminated)
         self._book.remove(machine_id)
 
-    # ---- connection ----------------------------------------------------------------------
-    async def _connect(self, machine_id: str) -> None:
-        machine = self.get(machine_id)
-        ec2 = self._cloud(machine_id)
-        context = self._context
-        if ec2 is not self._ec2:  # a machine of another configured region
-            context = dataclasses.replace(context, ec2=ec2, network=Ec2Network(ec2))
-        link = MachineLink(
-            context,
-            self._instance_id(machine_id),
-            on_phase=lambda phase: self._on_phase(machine_id, phase),
-            on_tunnel_state=lambda state, gateway: self._on_tunnel(machine_id, state, gateway),
-        )
-        self._links[machine_id] = link
-        await link.open()
-        self._book.update(machine_id, address=link.address)
-        gateway = self._gateways.get(machine_id)
-        assert gateway is not None
-        specs = await self._list_kernelspecs(gateway)
-        self._book.update(machine_id, kernelspecs=specs, message=None)
-        self._book.set_state(machine_id, S.ready)
-        log.info("Machine %s (%s) is ready", machine.name, machine.instance_id)
-
-    def _on_phase(self, machine_id: str, phase: str) -> None:
-        if machine_id in self._book:
-            self._book.set_state(machine_id, S(phase))
-
-    def _on_tunnel(self, machine_id: str, state: str, remote: RemoteGateway | None) -> None:
-        machine = self._book.find(machine_id)
-        link = self._links.get(machine_id)
-        if machine is None or link is None:
-            return
-        if state in ("down", "gone"):
-            self._gateways.set_link_state(machine_id, state)  # status
-        if state == "up" and remote is not None and link.local_port is not None:
-            if remote.gpu is not None and remote.gpu_label != machine.gpu_label:
-                # What nvidia-smi found on the machine beats the instance-type catalog.
-                self._book.update(machine_id, gpu_label=remote.gpu_label)
-                machine = self.get(machine_id)
-            label = f"{machine.instance_type} · {machine.gpu_label}"
-            self._gateways.add(
-                Gateway(
-                    machine_id=machine_id,
-                    machine_name=machine.name,
-                    base_url=f"http://127.0.0.1:{link.local_port}",
-                    token=remote.token,
-                    label=label,
-                )
-            )
-            if machine.state in (S.connecting, S.bootstrapping) and machine.kernelspecs:
-                self._book.set_state(machine_id, S.ready)  # healed: kernels already known
-        elif state == "gone":
-            self._run(machine_id, self._observe_gone(machine_id))
-        elif state == "refused" and link.refusal is not None:
-            self._book.fail(machine_id, link.refusal)  # a changed host key: say so, do not retry
-
     async def _observe_gone(self, machine_id: str) -> None:
         """The machine stopped by itself (idle stop, console): follow the cloud."""
-        await self._disconnect(machine_id)
+        await self._connector.disconnect(machine_id)
         info = await instances.describe(self._cloud(machine_id), self._instance_id(machine_id))
         if info.state in ("stopping", "stopped"):
             await instances.stop(self._cloud(machine_id), info.instance_id)
@@ -386,16 +335,6 @@ class MachineOrchestrator:
         else:
             self._book.set_state(machine_id, S.terminated)
             self._book.remove(machine_id)
-
-    async def _disconnect(self, machine_id: str, forget: bool = True) -> None:
-        self._gateways.remove(machine_id)
-        link = self._links.pop(machine_id, None)
-        if link is not None:
-            await link.close()
-        if forget:
-            await self._forget_kernels(machine_id)
-            if machine_id in self._book:
-                self._book.update(machine_id, kernelspecs=[])
 
     # ---- state bookkeeping ---------------------------------------------------------------
     def _run(self, machine_id: str, flow: Coroutine[Any, Any, None]) -> None:

@@ -1,6 +1,7 @@
 import { Signal } from '@lumino/signaling';
 
 import {
+  IAccountChoice,
   ICloudLabAPI,
   IImage,
   IInstanceType,
@@ -54,7 +55,25 @@ export class FakeAPI implements ICloudLabAPI {
   /** When set, connection replies wait for it. */
   connectionGate: Promise<void> | null = null;
 
+  /** The account choices received; a profile named "missing" is refused. */
+  accounts: IAccountChoice[] = [];
+
   async getStatus(): Promise<IStatus> {
+    return this.status;
+  }
+  async setAccount(choice: IAccountChoice): Promise<IStatus> {
+    this.accounts.push(choice);
+    if (choice.profile === 'missing') {
+      throw new Error("There is no AWS profile named 'missing'.");
+    }
+    this.status = {
+      mode: 'aws',
+      region: choice.region ?? 'us-east-1',
+      profile: choice.profile
+    };
+    this.instanceTypes = [
+      { name: 'g5.xlarge', vcpus: 4, memory_gib: 16, architecture: 'x86_64' }
+    ];
     return this.status;
   }
   async listInstanceTypes(): Promise<IInstanceType[]> {

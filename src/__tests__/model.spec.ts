@@ -147,6 +147,39 @@ describe('CloudLabModel', () => {
     expect(model.loaded).toBe(true);
   });
 
+  it('switches account from the settings and reloads the catalog', async () => {
+    // Given a loaded model on the sandbox
+    await model.refresh();
+    await until(() => model.loaded);
+    expect(model.instanceTypes.map(t => t.name)).toEqual(['t3.small']);
+
+    // When the settings pick a profile and a region
+    await model.chooseAccount({ profile: 'work', region: 'eu-west-1' });
+
+    // Then the server is told once, and the status and catalog are the new account's
+    expect(model.status).toEqual({
+      mode: 'aws',
+      region: 'eu-west-1',
+      profile: 'work'
+    });
+    await until(
+      () =>
+        model.instanceTypes.length === 1 &&
+        model.instanceTypes[0].name === 'g5.xlarge'
+    );
+    await model.chooseAccount({ profile: 'work', region: 'eu-west-1' });
+    expect(api.accounts).toHaveLength(1);
+
+    // When a profile the server does not know is picked
+    await model.chooseAccount({ profile: 'missing', region: null });
+
+    // Then its sentence stays shown, through reloads, until the settings change
+    await model.refresh();
+    expect(model.loadError).toBe("There is no AWS profile named 'missing'.");
+    await model.chooseAccount({ profile: null, region: null });
+    expect(model.loadError).toBeNull();
+  });
+
   it('tells when the API is missing (server extension not loaded)', async () => {
     // Given a server without the CloudLab API
     const response = new Response(null, {

@@ -60,9 +60,18 @@ test.describe('reconnect (sandbox, OpenSSH)', () => {
       await expect(output).toContainText('2', { timeout: 60_000 });
 
       // And the tunnel is cut for 15 s meanwhile
-      await cutLink(machine.instance_id, CUT_SECONDS);
+      await cloudlab.waitForConnection(NAME, 'up');
+      const cut = cutLink(machine.instance_id, CUT_SECONDS);
 
-      // Then every value shows, in order, once
+      // Then the panel shows the machine reconnecting (not dead) during the cut
+      await cloudlab.waitForConnection(NAME, 'down', CUT_SECONDS * 1000);
+      await expect(cloudlab.connection(NAME)).toContainText('reconnecting');
+      await cut;
+
+      // And connected again once the link is back
+      await cloudlab.waitForConnection(NAME, 'up');
+
+      // And every value shows, in order, once
       await running;
       await expect
         .poll(

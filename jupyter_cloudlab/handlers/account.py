@@ -1,0 +1,20 @@
+"""The AWS profile and region JupyterLab's settings pick for this server."""
+
+from __future__ import annotations
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..models import AccountChoice, Status
+from .base import CloudLabHandler
+
+
+class AccountHandler(CloudLabHandler):
+    @web.authenticated
+    @authorized
+    async def put(self) -> None:
+        choice = self.parse_body(AccountChoice)
+        status = await self.backend.choose_account(choice)
+        if self.backend.startup_error:
+            raise web.HTTPError(503, reason=self.backend.startup_error)
+        self.reply(Status.model_validate(status.model_dump()))

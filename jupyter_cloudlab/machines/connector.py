@@ -1,0 +1,124 @@
+"""Links running machines to this server: SSH link and tunnel, gateway registered, kernels listed.
+
+The orchestrator decides when; this file knows how, and follows each tunnel's state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+
+from ..cloud.aws_client import AwsClient
+from ..cloud.network import Ec2Network
+from ..kernels.gateways import Gateway, GatewayRegistry
+from ..models import MachineState
+from ..ssh.bootstrap import RemoteGateway
+from .book import MachineBook
+from .link import LinkContext, MachineLink
+
+log = logging.getLogger(__name__)
+
+S = MachineState
+KernelspecLister = Callable[[Gateway], Awaitable[list[str]]]
+
+
+class MachineConnector:
+    def __init__(
+        self,
+        context: LinkContext,
+        book: MachineBook,
+        gateways: GatewayRegistry,
+        list_kernelspecs: KernelspecLister,
+        forget_kernels: Callable[[str], Awaitable[None]],
+        cloud: Callable[[str], AwsClient],
+        on_gone: Callable[[str], None],
+    ) -> None:
+        self._context = context
+        self._book = book
+        self._gateways = gateways
+        self._list_kernelspecs = list_kernelspecs
+        self._forget_kernels = forget_kernels
+        self._cloud = cloud
+        self._on_gone = on_gone
+        self._links: dict[str, MachineLink] = {}
+
+    def link(self, machine_id: str) -> MachineLink | None:
+        return self._links.get(machine_id)
+
+    def tunnel_state(self, machine_id: str) -> str:
+        link = self._links.get(machine_id)
+        return link.tunnel_state if link else "down"
+
+    async def connect(self, machine_id: str) -> None:
+        """SSH in (retried while it boots), bootstrap, forward; `ready` once its kernels answer."""
+        machine = self._book.get(machine_id)
+        assert machine.instance_id is not None
+        ec2 = self._cloud(machine_id)
+        context = self._context
+        if ec2 is not context.ec2:  # a machine of another region
+            context = dataclasses.replace(context, ec2=ec2, network=Ec2Network(ec2))
+        link = MachineLink(
+            context,
+            machine.instance_id,
+            on_phase=lambda phase: self._on_phase(machine_id, phase),
+            on_tunnel_state=lambda state, gateway: self._on_tunnel(machine_id, state, gateway),
+        )
+        self._links[machine_id] = link
+        await link.open()
+        self._book.update(machine_id, address=link.address)
+        gateway = self._gateways.get(machine_id)
+        assert gateway is not None
+        specs = await self._list_kernelspecs(gateway)
+        self._book.update(machine_id, kernelspecs=specs, message=None)
+        self._book.set_state(machine_id, S.ready)
+        log.info("Machine %s (%s) is ready", machine.name, machine.instance_id)
+
+    async def disconnect(self, machine_id: str, forget: bool = True) -> None:
+        """Close the link; `forget`: its kernels end too (stop, terminate, reboot)."""
+        self._gateways.remove(machine_id)
+        link = self._links.pop(machine_id, None)
+        if link is not None:
+            await link.close()
+        if forget:
+            await self._forget_kernels(machine_id)
+            if machine_id in self._book:
+                self._book.update(machine_id, kernelspecs=[])
+
+    async def detach_all(self) -> None:
+        """Let go of every machine; their kernels keep running."""
+        for machine_id in list(self._links):
+            await self.disconnect(machine_id, forget=False)
+
+    def _on_phase(self, machine_id: str, phase: str) -> None:
+        if machine_id in self._book:
+            self._book.set_state(machine_id, S(phase))
+
+    def _on_tunnel(self, machine_id: str, state: str, remote: RemoteGateway | None) -> None:
+        machine = self._book.find(machine_id)
+        link = self._links.get(machine_id)
+        if machine is None or link is None:
+            return
+        if state in ("down", "gone"):
+            self._gateways.set_link_state(machine_id, state)  # status
+        if state == "up" and remote is not None and link.local_port is not None:
+            if remote.gpu is not None and remote.gpu_label != machine.gpu_label:
+                # What nvidia-smi found on the machine beats the instance-type catalog.
+                self._book.update(machine_id, gpu_label=remote.gpu_label)
+                machine = self._book.get(machine_id)
+            label = f"{machine.instance_type} · {machine.gpu_label}"
+            self._gateways.add(
+                Gateway(
+                    machine_id=machine_id,
+                    machine_name=machine.name,
+                    base_url=f"http://127.0.0.1:{link.local_port}",
+                    token=remote.token,
+                    label=label,
+                )
+            )
+            if machine.state in (S.connecting, S.bootstrapping) and machine.kernelspecs:
+                self._book.set_state(machine_id, S.ready)  # healed: kernels already known
+        elif state == "gone":
+            self._on_gone(machine_id)
+        elif state == "refused" and link.refusal is not None:
+            self._book.fail(machine_id, link.refusal)  # a changed host key: say so, do not retry
