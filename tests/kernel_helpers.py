@@ -231,7 +231,7 @@ class KernelChannel:
             return None
         self.last_msg_id = frame_msg_id(frame, self.protocol) or self.last_msg_id
         if self.protocol == V1_PROTOCOL:
-            assert isinstance(frame, bytes), "v1 frames are binary"
+            assert isinstance(frame, bytes), f"v1 frames are binary, not {frame[:300]!r}"
             channel, parts = deserialize_msg_from_ws_v1(frame)
             header, parent, _metadata, content = (json.loads(p) for p in parts[:4])
         else:

@@ -44,16 +44,24 @@ from tests.ssh_machines import VENV_BIN
 REPO = Path(__file__).resolve().parent.parent
 USER = "ubuntu"
 SSH_PORT = 22  # the namespace is ours: the usual port is free there
-COUNT = 20
 STEP_S = 0.5
-CUT_S = 8.0  # at least until keepalive found the dead link (2 s x 3: 6-8 s), at most 10 s
+# (cut seconds, counter lines): the link stays down past keepalive's ~4 s, for 8 s and for a
+# minute; the kernel prints all along the cut and a few seconds after it.
+CUTS = [(8.0, 30), (60.0, 140)]
+# A longer cut on demand (too long for CI), e.g. CLOUDLAB_LONG_CUT_SECONDS=600 for ten minutes.
+if os.environ.get("CLOUDLAB_LONG_CUT_SECONDS"):
+    LONG_CUT_S = float(os.environ["CLOUDLAB_LONG_CUT_SECONDS"])
+    CUTS.append((LONG_CUT_S, int(LONG_CUT_S / STEP_S) + 30))
 SETUP_TIMEOUT_S = 180.0  # bootstrap + kernel start on a slow CI runner
 HEAL_TIMEOUT_S = 60.0
 SSHD_IN_PRIVATE_MOUNTS = [UNSHARE, "--mount", "--propagation", "private", "sh", "-c"]
 LAPTOP = [sys.executable, "-m", "tests.test_link_cut_netns"]
-COUNTER = (
-    f"import time\nfor i in range({COUNT}):\n    print(i, flush=True)\n    time.sleep({STEP_S})"
-)
+
+
+def counter(count: int) -> str:
+    return (
+        f"import time\nfor i in range({count}):\n    print(i, flush=True)\n    time.sleep({STEP_S})"
+    )
 
 
 # -- the machine: sshd inside namespace A ----------------------------------------------------------
@@ -154,6 +162,7 @@ class CutRun:
     events: list[dict[str, Any]]
     cut_at: float
     restored_at: float
+    count: int
 
     def first(self, event: str, **match: Any) -> dict[str, Any]:
         return next(
@@ -163,10 +172,11 @@ class CutRun:
         )
 
 
-@pytest.fixture(scope="module")
-def cut_run(tmp_path_factory: pytest.TempPathFactory) -> CutRun:
+@pytest.fixture(scope="module", params=CUTS, ids=[f"cut-{int(cut)}s" for cut, _ in CUTS])
+def cut_run(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> CutRun:
     """One scenario for both tests: a laptop attached to a printing kernel; the link is cut for
-    CUT_S seconds while it prints, then restored, and the laptop runs until the cell is done."""
+    `cut_s` seconds while it prints, then restored, and the laptop runs until the cell is done."""
+    cut_s, count = request.param
     tmp_path = tmp_path_factory.mktemp("link_cut")
     sshd: subprocess.Popen[bytes] | None = None
     laptop: subprocess.Popen[bytes] | None = None
@@ -189,6 +199,7 @@ def cut_run(tmp_path_factory: pytest.TempPathFactory) -> CutRun:
                 "key": str(key_path),
                 "host_keys": str(tmp_path / "host_keys.json"),
                 "python": sys.executable,
+                "count": count,
             }
             config_path = tmp_path / "laptop.json"
             config_path.write_text(json.dumps(config))
@@ -208,8 +219,8 @@ def cut_run(tmp_path_factory: pytest.TempPathFactory) -> CutRun:
             # When the link goes down while the kernel prints, long enough for keepalive to notice
             links.cut()
             cut_at = time.monotonic()
-            down = events.wait("state", CUT_S + 4, state="down")
-            time.sleep(max(0.0, cut_at + CUT_S - time.monotonic()))
+            down = events.wait("state", cut_s + 4, state="down")
+            time.sleep(max(0.0, cut_at + cut_s - time.monotonic()))
             links.restore()
             restored_at = time.monotonic()
 
@@ -226,7 +237,7 @@ def cut_run(tmp_path_factory: pytest.TempPathFactory) -> CutRun:
                 f"{usable['t'] - restored_at:.2f} s; counter lines received: "
                 f"{done['stdout'].split()}"
             )
-            return CutRun(events.seen, cut_at, restored_at)
+            return CutRun(events.seen, cut_at, restored_at, count)
         finally:
             _stop(laptop)
             _stop(sshd)
@@ -252,7 +263,7 @@ def test_veth_cut_heals_the_tunnel_on_the_same_port(cut_run: CutRun) -> None:
 def test_veth_cut_loses_no_kernel_output(cut_run: CutRun) -> None:
     done = cut_run.first("done")
     assert done["reply"] == "ok"
-    expected = "".join(f"{i}\n" for i in range(COUNT))
+    expected = "".join(f"{i}\n" for i in range(cut_run.count))
     assert done["stdout"] == expected
 
 
@@ -344,7 +355,7 @@ async def _laptop(config: dict[str, Any]) -> None:
         kernel = await fetch("POST", "api/kernels", {})
         channel = await open_channel(kernel["id"])
         await channel.execute("1")  # the kernel is ready
-        msg_id = await channel.send_execute(COUNTER)
+        msg_id = await channel.send_execute(counter(config["count"]))
         stdout, reply, idle, reported, printing = "", None, False, attempt, False
         while reply is None or not idle:
             message = await channel.recv()

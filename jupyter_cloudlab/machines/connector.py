@@ -91,7 +91,10 @@ class MachineConnector:
             await self.disconnect(machine_id, forget=False)
 
     def _on_phase(self, machine_id: str, phase: str) -> None:
-        if machine_id in self._book:
+        machine = self._book.find(machine_id)
+        # A ready machine whose tunnel heals stays ready: the tunnel state says "reconnecting",
+        # and its kernels are not shown as gone meanwhile.
+        if machine is not None and machine.state is not S.ready:
             self._book.set_state(machine_id, S(phase))
 
     def _on_tunnel(self, machine_id: str, state: str, remote: RemoteGateway | None) -> None:
@@ -116,8 +119,6 @@ class MachineConnector:
                     label=label,
                 )
             )
-            if machine.state in (S.connecting, S.bootstrapping) and machine.kernelspecs:
-                self._book.set_state(machine_id, S.ready)  # healed: kernels already known
         elif state == "gone":
             self._on_gone(machine_id)
         elif state == "refused" and link.refusal is not None:

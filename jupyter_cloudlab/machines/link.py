@@ -21,6 +21,7 @@ from .store import MachineStore
 
 SSH_READY_TIMEOUT_SECONDS = 300  # sshd on a fresh EC2 instance answers within a minute or two
 SSH_RETRY_SECONDS = 1.0
+DESCRIBE_EVERY_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -104,15 +105,19 @@ class MachineLink:
 
     async def _connect_when_ready(self) -> asyncssh.SSHClientConnection:
         deadline = time.monotonic() + SSH_READY_TIMEOUT_SECONDS
+        described_at = -float("inf")
         while True:
-            # The address is re-read each time: it changes after stop/start.
-            info = await instances.describe(self._context.ec2, self._instance_id)
-            if info.state not in ("pending", "running"):
-                raise MachineGone(f"{self._instance_id} is {info.state}")
-            host, port = await self._context.network.ssh_endpoint(info)
-            self.address = f"{host}:{port}"
-            console = await self._context.network.console_output(self._instance_id)
-            target = SSHTarget(self._instance_id, host, port, info.ssh_user)
+            # The address is re-read from EC2 (it changes after stop/start), but not at every
+            # try: a long outage retries each second and must not flood the API.
+            if time.monotonic() - described_at > DESCRIBE_EVERY_SECONDS:
+                info = await instances.describe(self._context.ec2, self._instance_id)
+                if info.state not in ("pending", "running"):
+                    raise MachineGone(f"{self._instance_id} is {info.state}")
+                host, port = await self._context.network.ssh_endpoint(info)
+                self.address = f"{host}:{port}"
+                console = await self._context.network.console_output(self._instance_id)
+                target = SSHTarget(self._instance_id, host, port, info.ssh_user)
+                described_at = time.monotonic()
             try:
                 return await connect(
                     target, self._context.client_key, self._context.host_keys, console

@@ -135,8 +135,18 @@ class GatewayConnection(ZMQChannelsWebsocketConnection):
     _log: SentLog | None = None
     _generation = 0
     _outgoing_id: str | None = None
+    _protocol: tuple[str | None] | None = None
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The protocol negotiated at connect. tornado forgets it once the socket closes, and
+        output still serialized for a closing socket is kept for a resume in that protocol."""
+        if self._protocol is not None:
+            return self._protocol[0]
+        return super().subprotocol
 
     def connect(self) -> Any:
+        self._protocol = (super().subprotocol,)
         self.websocket_handler.set_nodelay(True)
         manager = self.multi_kernel_manager
         if isinstance(manager, GatewayKernelManager):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from dataclasses import dataclass
 
 import asyncssh
@@ -15,6 +16,9 @@ from .host_keys import HostKeyChanged, HostKeyStore
 KEEPALIVE_INTERVAL_SECONDS = 1
 KEEPALIVE_COUNT_MAX = 3
 CONNECT_TIMEOUT_SECONDS = 15
+# A new SYN each second while sshd does not answer: the kernel would resend a pending one only
+# 1, 3, 7... s after the first, so a link that comes back would wait up to seconds for it.
+SYN_RETRY_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +61,12 @@ async def connect(
     """Connect and authenticate; the host key must match what we trust for this instance."""
     client = _PinningClient(target.instance_id, host_keys, console_output)
     try:
+        sock = await _open_tcp(target.host, target.port, CONNECT_TIMEOUT_SECONDS)
         connection, _ = await asyncssh.create_connection(
             lambda: client,
             target.host,
             target.port,
+            sock=sock,
             username=target.username,
             client_keys=[client_key],
             # An empty trust list (not None) makes asyncssh ask validate_host_public_key.
@@ -78,6 +84,29 @@ async def connect(
         raise SSHUnreachable(f"SSH to {target.host}:{target.port} failed: {error}") from error
     await _enable_nodelay(connection)
     return connection
+
+
+async def _open_tcp(host: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection to sshd, with a fresh SYN every SYN_RETRY_SECONDS until `timeout`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    family, kind, proto, _, address = (await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM))[
+        0
+    ]
+    while True:
+        sock = socket.socket(family, kind, proto)
+        sock.setblocking(False)
+        wait = max(0.0, min(SYN_RETRY_SECONDS, deadline - loop.time()))
+        try:
+            await asyncio.wait_for(loop.sock_connect(sock, address), wait)
+            return sock
+        except asyncio.TimeoutError:
+            sock.close()
+            if loop.time() >= deadline:
+                raise
+        except BaseException:
+            sock.close()
+            raise
 
 
 async def _enable_nodelay(connection: asyncssh.SSHClientConnection) -> None:

@@ -1,6 +1,7 @@
 """A port forward that heals itself: 127.0.0.1:<same local port> -> the machine's gateway.
 
-The supervisor reconnects with capped backoff while the machine is meant to run. Each reconnect
+The supervisor reconnects while the machine is meant to run: each second while SSH does not answer
+(a link that comes back is used at once), with capped backoff on any other failure. Each reconnect
 asks `open_session` again, so the caller can re-read the address from EC2 (it changes after
 stop/start) and re-run the idempotent bootstrap.
 """
@@ -16,12 +17,14 @@ from collections.abc import Awaitable, Callable
 import asyncssh
 
 from .bootstrap import RemoteGateway
+from .connection import SSHUnreachable
 from .host_keys import HostKeyChanged
 
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 10.0
+UNREACHABLE_RETRY_SECONDS = 1.0
 
 OpenSession = Callable[[], Awaitable[tuple[asyncssh.SSHClientConnection, RemoteGateway]]]
 StateListener = Callable[[str, RemoteGateway | None], None]
@@ -95,6 +98,9 @@ class Tunnel:
                     self.refusal = error
                     self._set_state("refused", None)
                     return
+                except SSHUnreachable as error:  # the link or sshd is down: cheap to retry
+                    log.debug("The machine's SSH does not answer yet (%s)", error)
+                    await asyncio.sleep(UNREACHABLE_RETRY_SECONDS)
                 except Exception as error:  # any failure: try again while we should run
                     log.info("Reconnecting the tunnel failed (%s); retry in %.1f s", error, delay)
                     await asyncio.sleep(delay)
