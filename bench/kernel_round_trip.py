@@ -2,8 +2,12 @@
 50 MB display_data), for a local kernel (a) vs a sandbox machine's kernel through the local
 server, the SSH forward and the machine's server (b); and whether one 100 MB output arrives.
 
-Both are measured in the same run (these machines are noisy); prints median, p95 and b/a.
+Both are measured in the same run (these machines are noisy); prints median, p95 and b/a. The
+client speaks JupyterLab 4's v1 websocket protocol (or the legacy one) and the machine's sshd is
+OpenSSH's when this runs as root with /usr/sbin/sshd (as on a real machine: a separate process),
+else the sandbox's in-process asyncssh server (which then shares the local server's CPU).
 Usage: python bench/kernel_round_trip.py [--n 300] [--warmup 30] [--big-mb 100]
+       [--protocol v1|legacy] [--sshd openssh|asyncssh]
 """
 
 from __future__ import annotations
@@ -22,8 +26,13 @@ import uuid
 from pathlib import Path
 
 import websocket  # websocket-client
+from jupyter_server.services.kernels.connection.base import (
+    deserialize_msg_from_ws_v1,
+    serialize_msg_to_ws_v1,
+)
 
 REPO = Path(__file__).resolve().parent.parent
+V1 = "v1.kernel.websocket.jupyter.org"
 
 
 def free_port() -> int:
@@ -35,7 +44,7 @@ def free_port() -> int:
 class Server:
     """A local jupyter server with the extension, in sandbox mode, in a throwaway data dir."""
 
-    def __init__(self) -> None:
+    def __init__(self, sshd: str) -> None:
         self.port = free_port()
         self.token = uuid.uuid4().hex
         self.dir = Path(tempfile.mkdtemp(prefix="cloudlab-bench-"))
@@ -51,6 +60,7 @@ class Server:
             "--ServerApp.open_browser=False",
             "--ServerApp.allow_root=True",
             "--CloudLab.mode=sandbox",
+            f"--CloudLab.sandbox_ssh_server={sshd}",
             "--ServerApp.jpserver_extensions=jupyter_cloudlab=True",
         ]
         self.log = open(self.dir / "server.log", "w")  # noqa: SIM115
@@ -105,15 +115,45 @@ class Server:
         self.process.wait(30)
 
 
-def connect(server: Server, kernel_id: str) -> websocket.WebSocket:
+def connect(server: Server, kernel_id: str, protocol: str) -> websocket.WebSocket:
     url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
     # The client sets TCP_NODELAY itself so it measures the system, not its own Nagle delay.
-    return websocket.create_connection(
+    ws = websocket.create_connection(
         url,
         header=[f"Authorization: token {server.token}"],
         sockopt=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         skip_utf8_validation=True,
+        subprotocols=[V1] if protocol == "v1" else None,
     )
+    assert (ws.getsubprotocol() or "legacy") == (V1 if protocol == "v1" else "legacy")
+    return ws
+
+
+def send(ws: websocket.WebSocket, message: dict) -> None:
+    if ws.getsubprotocol() == V1:
+        parts = [json.dumps(message[k]).encode() for k in ("header", "parent_header", "metadata")]
+        parts.append(json.dumps(message["content"]).encode())
+        ws.send_binary(serialize_msg_to_ws_v1(parts, message["channel"]))
+    else:
+        ws.send(json.dumps(message))
+
+
+def receive(ws: websocket.WebSocket) -> tuple[dict, int]:
+    """The next message (its type, parent msg_id and content) and the size of its frame."""
+    frame = ws.recv()
+    if ws.getsubprotocol() == V1:
+        _, parts = deserialize_msg_from_ws_v1(frame)
+        header, parent = json.loads(parts[0]), json.loads(parts[1])
+        # Output content is parsed like a client would (the big part of each frame).
+        content = json.loads(parts[3])
+    else:
+        reply = json.loads(frame)
+        header, parent, content = reply["header"], reply["parent_header"], reply["content"]
+    return {
+        "msg_type": header["msg_type"],
+        "parent": parent.get("msg_id"),
+        "content": content,
+    }, len(frame)
 
 
 def execute(ws: websocket.WebSocket, session: str, code: str) -> tuple[float, int]:
@@ -141,13 +181,12 @@ def execute(ws: websocket.WebSocket, session: str, code: str) -> tuple[float, in
         },
     }
     started = time.perf_counter()
-    ws.send(json.dumps(message))
+    send(ws, message)
     received, replied, idle = 0, False, False
     while not (replied and idle):
-        frame = ws.recv()
-        received += len(frame)
-        reply = json.loads(frame)
-        if reply["parent_header"].get("msg_id") != msg_id:
+        reply, size = receive(ws)
+        received += size
+        if reply["parent"] != msg_id:
             continue
         if reply["msg_type"] == "execute_reply":
             replied = True
@@ -156,9 +195,11 @@ def execute(ws: websocket.WebSocket, session: str, code: str) -> tuple[float, in
     return time.perf_counter() - started, received
 
 
-def measure(server: Server, kernel_name: str, n: int, warmup: int, big_mb: int) -> dict:
+def measure(
+    server: Server, kernel_name: str, n: int, warmup: int, big_mb: int, protocol: str
+) -> dict:
     kernel = server.request("POST", "api/kernels", {"name": kernel_name})
-    ws = connect(server, kernel["id"])
+    ws = connect(server, kernel["id"], protocol)
     session = uuid.uuid4().hex
     timings = [execute(ws, session, "1+1")[0] for _ in range(n + warmup)][warmup:]
     show = "from IPython.display import display\n"
@@ -190,13 +231,19 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--big-mb", type=int, default=100)
+    parser.add_argument("--protocol", choices=["v1", "legacy"], default="v1")
+    openssh = os.geteuid() == 0 and Path("/usr/sbin/sshd").exists()
+    parser.add_argument(
+        "--sshd", choices=["openssh", "asyncssh"], default="openssh" if openssh else "asyncssh"
+    )
     args = parser.parse_args()
-    server = Server()
+    print(f"protocol {args.protocol}, machine sshd {args.sshd}")
+    server = Server(args.sshd)
     try:
         machine = server.launch_machine()
         remote = machine["kernelspecs"][0]
-        a = measure(server, "python3", args.n, args.warmup, args.big_mb)
-        b = measure(server, remote, args.n, args.warmup, args.big_mb)
+        a = measure(server, "python3", args.n, args.warmup, args.big_mb, args.protocol)
+        b = measure(server, remote, args.n, args.warmup, args.big_mb, args.protocol)
         server.request("DELETE", f"cloudlab/api/machines/{machine['id']}")
     finally:
         server.stop()

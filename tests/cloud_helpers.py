@@ -127,9 +127,14 @@ def record_params(client: AwsClient, operation: str) -> list[dict[str, Any]]:
 
 
 def make_orchestrator(
-    ec2: AwsClient, data_dir: Any, cidr: str = "198.51.100.7/32", regions: tuple[str, ...] = ()
+    ec2: AwsClient,
+    data_dir: Any,
+    cidr: str = "198.51.100.7/32",
+    regions: tuple[str, ...] = (),
+    forgotten: list[str] | None = None,
 ) -> Any:
-    """An orchestrator over `ec2` with no SSH behind it: enough for cloud-side flows."""
+    """An orchestrator over `ec2` with no SSH behind it: enough for cloud-side flows.
+    `forgotten` receives the machines whose kernels it tells the server to forget."""
     from jupyter_cloudlab.cloud.network import Ec2Network
     from jupyter_cloudlab.kernels.gateways import GatewayRegistry
     from jupyter_cloudlab.machines.link import LinkContext
@@ -141,8 +146,9 @@ def make_orchestrator(
     async def no_specs(_: Any) -> list[str]:
         return []
 
-    async def forget(_: str) -> None:
-        return None
+    async def forget(machine_id: str) -> None:
+        if forgotten is not None:
+            forgotten.append(machine_id)
 
     async def detect() -> str:
         return cidr

@@ -160,6 +160,31 @@ async def test_reconcile_rebuilds_state_from_tags_after_a_restart(
     assert _ours(url) == ([], [])
 
 
+async def test_kernels_of_machines_stopped_or_terminated_while_away_are_forgotten(
+    url: str, ec2: AwsClient, tmp_path: Path
+) -> None:
+    # Given a server that knew three running machines, then went away
+    image = register_image(url, "Ubuntu 24.04 test")
+    kept, stopped, gone = [await _launch(ec2, image, f"m-away000{i}") for i in range(1, 4)]
+    first = make_orchestrator(ec2, tmp_path)
+    await first.reconcile()
+    await first.close()
+    # And meanwhile one machine was stopped and one terminated (from the console, say)
+    await instances.stop(ec2, stopped.instance_id)
+    await instances.terminate(ec2, gone.instance_id)
+
+    # When the server starts again
+    forgotten: list[str] = []
+    second = make_orchestrator(ec2, tmp_path, forgotten=forgotten)
+    await second.reconcile()
+    await second.close()
+
+    # Then the kernels it had saved for those two are forgotten, and only theirs
+    assert sorted(set(forgotten)) == ["m-away0002", "m-away0003"]
+    assert {m.id for m in second.list()} == {"m-away0001", "m-away0002"}
+    assert kept.machine_id == "m-away0001"
+
+
 async def test_reconcile_finds_our_machines_in_every_configured_region(
     url: str, ec2: AwsClient, tmp_path: Path
 ) -> None:

@@ -48,7 +48,8 @@ STEP_S = 0.5
 # (cut seconds, counter lines): the link stays down past keepalive's ~4 s, for 8 s and for a
 # minute; the kernel prints all along the cut and a few seconds after it.
 CUTS = [(8.0, 30), (60.0, 140)]
-# A longer cut on demand (too long for CI), e.g. CLOUDLAB_LONG_CUT_SECONDS=600 for ten minutes.
+# A longer cut on demand (too long for CI), e.g. for ten minutes:
+# CLOUDLAB_LONG_CUT_SECONDS=600 pytest --timeout 1100 -s tests/test_link_cut_netns.py -k 600s
 if os.environ.get("CLOUDLAB_LONG_CUT_SECONDS"):
     LONG_CUT_S = float(os.environ["CLOUDLAB_LONG_CUT_SECONDS"])
     CUTS.append((LONG_CUT_S, int(LONG_CUT_S / STEP_S) + 30))

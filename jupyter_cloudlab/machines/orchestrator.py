@@ -186,6 +186,12 @@ class MachineOrchestrator:
                 )
                 if info.state == "stopping":
                     self._run(machine.id, self._stop_flow(machine.id))
+                await self._forget_kernels(machine.id)  # a stopped machine ran none of them
+        # Kernels saved for machines stopped or terminated while this server was away are gone.
+        found_ids = {info.instance_id for _, info in found}
+        for machine in last_known:
+            if machine.instance_id not in found_ids:
+                await self._forget_kernels(machine.id)
         self._book.persist()
 
     async def close(self) -> None:
