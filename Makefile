@@ -39,11 +39,12 @@ jupyter_cloudlab/labextension/package.json: $(JS_SOURCES) | $(VENV)/.installed
 	jlpm build
 	touch $@
 
-# Chromium for Galata, OpenSSH's sshd for the end-to-end tests, iproute2 for link cuts.
+# Chromium for Galata, OpenSSH's sshd and client for the end-to-end tests, iproute2 for link cuts.
 system-deps:
 	@missing=""; \
 	[ -x /usr/lib/chromium/chromium ] || missing="$$missing chromium"; \
 	[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
+	command -v ssh >/dev/null || missing="$$missing openssh-client"; \
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

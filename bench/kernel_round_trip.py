@@ -7,7 +7,7 @@ client speaks JupyterLab 4's v1 websocket protocol (or the legacy one) and the m
 OpenSSH's when this runs as root with /usr/sbin/sshd (as on a real machine: a separate process),
 else the sandbox's in-process asyncssh server (which then shares the local server's CPU).
 Usage: python bench/kernel_round_trip.py [--n 300] [--warmup 30] [--big-mb 100]
-       [--protocol v1|legacy] [--sshd openssh|asyncssh]
+       [--protocol v1|legacy] [--sshd openssh|asyncssh] [--forward asyncssh|openssh]
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def free_port() -> int:
 class Server:
     """A local jupyter server with the extension, in sandbox mode, in a throwaway data dir."""
 
-    def __init__(self, sshd: str) -> None:
+    def __init__(self, sshd: str, forward: str) -> None:
         self.port = free_port()
         self.token = uuid.uuid4().hex
         self.dir = Path(tempfile.mkdtemp(prefix="cloudlab-bench-"))
@@ -61,6 +61,7 @@ class Server:
             "--ServerApp.allow_root=True",
             "--CloudLab.mode=sandbox",
             f"--CloudLab.sandbox_ssh_server={sshd}",
+            f"--CloudLab.ssh_forward={forward}",
             "--ServerApp.jpserver_extensions=jupyter_cloudlab=True",
         ]
         self.log = open(self.dir / "server.log", "w")  # noqa: SIM115
@@ -236,9 +237,10 @@ def main() -> None:
     parser.add_argument(
         "--sshd", choices=["openssh", "asyncssh"], default="openssh" if openssh else "asyncssh"
     )
+    parser.add_argument("--forward", choices=["asyncssh", "openssh"], default="openssh")
     args = parser.parse_args()
-    print(f"protocol {args.protocol}, machine sshd {args.sshd}")
-    server = Server(args.sshd)
+    print(f"protocol {args.protocol}, machine sshd {args.sshd}, forward by {args.forward}")
+    server = Server(args.sshd, args.forward)
     try:
         machine = server.launch_machine()
         remote = machine["kernelspecs"][0]

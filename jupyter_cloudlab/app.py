@@ -107,6 +107,14 @@ class CloudLab(ExtensionApp):
         help="The address range allowed to SSH to machines; empty means this computer's "
         "public address (detected) as a /32.",
     )
+    ssh_forward = Enum(
+        ["auto", "openssh", "asyncssh"],
+        default_value="auto",
+        config=True,
+        help="What carries kernel traffic through the tunnel: OpenSSH's client in its own "
+        "process (`openssh`: the crypto runs off this server's event loop), asyncssh inside this "
+        "server (`asyncssh`), or `auto`: OpenSSH's client when `ssh` is on PATH.",
+    )
     sandbox_ssh_server = Enum(
         ["asyncssh", "openssh"],
         default_value="asyncssh",
@@ -167,6 +175,7 @@ class CloudLab(ExtensionApp):
                 machine_env_roots=tuple(self.machine_env_roots),
                 ssh_from_cidr=self.ssh_from_cidr,
                 sandbox_ssh_server=self.sandbox_ssh_server,
+                ssh_forward=self.ssh_forward,
                 machine_server=(
                     ("cull_idle_timeout", self.machine_cull_idle_timeout),
                     ("cull_busy", self.machine_cull_busy),

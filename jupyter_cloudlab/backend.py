@@ -18,6 +18,7 @@ from .cloud import catalog
 from .cloud.account import check_choice
 from .cloud.aws_client import PRICING_REGION, AwsClient, AwsTarget
 from .cloud.caller_address import public_cidr
+from .cloud.errors import CloudError
 from .cloud.network import Ec2Network, MachineNetwork
 from .kernels.gateways import GatewayRegistry
 from .machines.connector import KernelspecLister
@@ -30,6 +31,7 @@ from .sandbox.sandbox import Sandbox
 from .ssh.bootstrap import BootstrapOptions
 from .ssh.client_key import load_or_create_client_key
 from .ssh.host_keys import HostKeyStore
+from .ssh.openssh_forward import OpenSSHForwarding, openssh_client
 
 CATALOG_TTL_SECONDS = 3600
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class BackendOptions:
     ssh_from_cidr: str
     sandbox_ssh_server: str
     wheelhouse: str = ""
+    ssh_forward: str = "auto"  # auto | openssh | asyncssh
     machine_env_roots: tuple[str, ...] = ("/opt/conda/envs", "/opt")
     regions: tuple[str, ...] = ()
     """Other regions where our machines are looked for at start (AWS mode)."""
@@ -179,10 +182,11 @@ class CloudLabBackend:
         self.ec2, self.ssm = AwsClient(target), AwsClient(target, "ssm")
         # The Pricing API lives in us-east-1 whatever the region; the sandbox has none.
         self.pricing = None if mode == "sandbox" else AwsClient(target, "pricing", PRICING_REGION)
+        key_file = data_dir / "id_ed25519"
         context = LinkContext(
             ec2=self.ec2,
             network=network,
-            client_key=load_or_create_client_key(data_dir / "id_ed25519"),
+            client_key=load_or_create_client_key(key_file),
             host_keys=HostKeyStore(host_key_file),
             remote_python=self.options.remote_python,
             bootstrap=BootstrapOptions(
@@ -193,6 +197,7 @@ class CloudLabBackend:
                 service="setsid" if mode == "sandbox" else "auto",
                 gateway_settings=self.options.machine_server,
             ),
+            openssh_forward=self._openssh_forwarding(key_file, host_key_file.parent),
         )
         self.orchestrator = MachineOrchestrator(
             context,
@@ -206,6 +211,17 @@ class CloudLabBackend:
             regions=() if mode == "sandbox" else self.options.regions,
         )
         await self.orchestrator.reconcile()
+
+    def _openssh_forwarding(self, key_file: Path, folder: Path) -> OpenSSHForwarding | None:
+        choice, ssh = self.options.ssh_forward, openssh_client()
+        if choice == "asyncssh" or (choice == "auto" and ssh is None):
+            return None
+        if ssh is None:
+            raise CloudError(
+                "c.CloudLab.ssh_forward is 'openssh' but no `ssh` client is on PATH: install "
+                "OpenSSH's client, or set it to 'auto'."
+            )
+        return OpenSSHForwarding(ssh, key_file, folder / "forward_known_hosts")
 
     async def stop(self) -> None:
         """Detach from machines (idempotent); the sandbox's machines power off with it."""

@@ -322,21 +322,25 @@ async def open_kernel_channel(
     return KernelChannel(ws)
 
 
-def _sshd_processes() -> list[tuple[int, int, str]]:
-    """(pid, parent pid, command line) of every sshd process on this host."""
+def processes_with(text: str) -> list[tuple[int, int, str]]:
+    """(pid, parent pid, command line) of every live (not zombie) process whose command line
+    contains `text`."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            stat = Path(f"/proc/{entry}/stat").read_text()
+            state, ppid = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[:2]
         except OSError:
             continue
-        if "sshd" in cmdline:
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            found.append((int(entry), ppid, cmdline.strip()))
+        if text in cmdline and state != "Z":
+            found.append((int(entry), int(ppid), cmdline.strip()))
     return found
+
+
+def _sshd_processes() -> list[tuple[int, int, str]]:
+    return processes_with("sshd")
 
 
 def sshd_of_machine(machine_dir: Path | str) -> tuple[int, list[int]]:

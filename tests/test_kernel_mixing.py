@@ -164,11 +164,15 @@ async def test_interrupt_restart_shutdown_over_rest(
     assert result.reply["status"] == "error"
     assert result.reply["ename"] == "KeyboardInterrupt"
 
-    # Restart: the kernel's state is gone, the same websocket keeps working
+    # Restart: the kernel's state is gone. The browser then reconnects its socket, as
+    # JupyterLab's KernelConnection.restart() does (the kernel's own sockets were replaced; a
+    # socket kept open across a restart may miss IOPub under load), and the kernel answers.
     await channel.execute("marker = 1")
     model = await fetch_json(jp_fetch, "api", "kernels", kernel_id, "restart", method="POST")
     assert model["id"] == kernel_id
     assert model["name"] == REMOTE_PYTHON
+    channel.close()
+    channel = await open_kernel_channel(jp_ws_fetch, kernel_id)
     await channel.wait_answering()
     result = await channel.execute("print('marker' in globals())")
     assert result.stdout.strip() == "False"

@@ -16,6 +16,7 @@ from ..cloud.network import MachineNetwork
 from ..ssh.bootstrap import BootstrapOptions, RemoteGateway, bootstrap, fetch_gateway_log
 from ..ssh.connection import SSHTarget, SSHUnreachable, connect
 from ..ssh.host_keys import HostKeyStore
+from ..ssh.openssh_forward import OpenSSHForwarding
 from ..ssh.tunnel import MachineGone, StateListener, Tunnel
 from .store import MachineStore
 
@@ -35,6 +36,8 @@ class LinkContext:
     remote_python: str
     bootstrap: BootstrapOptions | None = None
     """Bootstrap options; None means the defaults with `remote_python`."""
+    openssh_forward: OpenSSHForwarding | None = None
+    """Carry the kernel traffic in OpenSSH's client; None: in asyncssh."""
 
     def bootstrap_options(self) -> BootstrapOptions:
         return self.bootstrap or BootstrapOptions(python=self.remote_python)
@@ -55,7 +58,12 @@ class MachineLink:
         self.gateway: RemoteGateway | None = None
         self.timings: dict[str, float] = {}
         """Seconds of the last session's phases: connect, check, install, start."""
-        self._tunnel = Tunnel(self._open_session, on_tunnel_state)
+        forwarding = context.openssh_forward
+        self._tunnel = Tunnel(
+            self._open_session,
+            on_tunnel_state,
+            forwarding.starter(instance_id) if forwarding else None,
+        )
 
     @property
     def tunnel_state(self) -> str:

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import asyncssh
 
@@ -30,6 +31,20 @@ OpenSession = Callable[[], Awaitable[tuple[asyncssh.SSHClientConnection, RemoteG
 StateListener = Callable[[str, RemoteGateway | None], None]
 
 
+class Forward(Protocol):
+    """A forward carried outside asyncssh (OpenSSH's client): its port, its end, closing it."""
+
+    local_port: int
+
+    async def wait_closed(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# (control connection, the gateway's port on the machine, the local port to keep or None)
+StartForward = Callable[[asyncssh.SSHClientConnection, int, int | None], Awaitable[Forward]]
+
+
 class MachineGone(Exception):
     """Raised by open_session when the machine no longer runs: the supervisor stops."""
 
@@ -41,11 +56,19 @@ class Tunnel:
     (its host key changed: retrying cannot help, so the supervisor stops; see `refusal`).
     """
 
-    def __init__(self, open_session: OpenSession, on_state: StateListener) -> None:
+    def __init__(
+        self,
+        open_session: OpenSession,
+        on_state: StateListener,
+        start_forward: StartForward | None = None,
+    ) -> None:
         self._open_session = open_session
         self._on_state = on_state
+        self._start_forward = start_forward
+        """None: asyncssh forwards on its own connection."""
         self._connection: asyncssh.SSHClientConnection | None = None
         self._listener: asyncssh.SSHListener | None = None
+        self._forward: Forward | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._closing = False
         self.local_port: int | None = None
@@ -67,24 +90,26 @@ class Tunnel:
     async def _establish(self) -> None:
         connection, gateway = await self._open_session()
         try:
-            listener = await connection.forward_local_port(
-                "127.0.0.1", self.local_port or 0, "127.0.0.1", gateway.port
-            )
+            if self._start_forward is not None:
+                self._forward = await self._start_forward(connection, gateway.port, self.local_port)
+                self.local_port = self._forward.local_port
+            else:
+                self._listener = await connection.forward_local_port(
+                    "127.0.0.1", self.local_port or 0, "127.0.0.1", gateway.port
+                )
+                self.local_port = self._listener.get_port()
         except BaseException:
             connection.close()
             raise
-        self._connection, self._listener = connection, listener
-        self.local_port = listener.get_port()
+        self._connection = connection
         self._set_state("up", gateway)
 
     async def _supervise(self) -> None:
         while not self._closing:
-            assert self._connection is not None
-            await self._connection.wait_closed()
+            await self._wait_dropped()
             if self._closing:
                 return
-            if self._listener is not None:
-                self._listener.close()
+            await self._end_transport()
             self._set_state("down", None)
             delay = BACKOFF_FIRST_SECONDS
             while not self._closing:
@@ -105,6 +130,32 @@ class Tunnel:
                     log.info("Reconnecting the tunnel failed (%s); retry in %.1f s", error, delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, BACKOFF_MAX_SECONDS)
+
+    async def _wait_dropped(self) -> None:
+        """Until the control connection or the forward ends (either one down: both go)."""
+        assert self._connection is not None
+        ends = [asyncio.ensure_future(self._connection.wait_closed())]
+        if self._forward is not None:
+            ends.append(asyncio.ensure_future(self._forward.wait_closed()))
+        try:
+            await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for end in ends:
+                end.cancel()
+
+    async def _end_transport(self) -> None:
+        """Close the forward and the connection, and wait (briefly) until both are gone."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        forward, self._forward = self._forward, None
+        if forward is not None:
+            forward.close()
+        if self._connection is not None:
+            self._connection.close()
+        with contextlib.suppress(Exception):
+            ends = [c.wait_closed() for c in (forward, self._connection) if c is not None]
+            await asyncio.wait_for(asyncio.gather(*ends), 5)
 
     def _set_state(self, state: str, gateway: RemoteGateway | None) -> None:
         self.state = state
@@ -128,10 +179,5 @@ class Tunnel:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
-        if self._listener is not None:
-            self._listener.close()
-        if self._connection is not None:
-            self._connection.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._connection.wait_closed(), 5)
+        await self._end_transport()
         self.state = "down"

@@ -1,0 +1,173 @@
+"""The tunnel's port forward carried by OpenSSH's client, in its own process.
+
+asyncssh decrypts in Python on the local server's event loop, which then also relays the kernel
+websockets; OpenSSH's client does the bytes in C on another core. asyncssh keeps the control
+connection (bootstrap, keepalive). Checking stays strict: ssh gets the host key asyncssh verified
+and pinned, in a known_hosts file of its own under HostKeyAlias=<instance id>, and refuses any
+other. A guard process ends ssh when the server that started it ends, even by SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncssh
+
+from .connection import KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL_SECONDS, SSHUnreachable
+from .tunnel import Forward, StartForward
+
+READY_TIMEOUT_SECONDS = 20
+# A pty session makes both ends "interactive", hence TCP_NODELAY: without it every forwarded
+# websocket round trip waits on Nagle + delayed ACK (~40 ms). The command just holds the session.
+HOLD_SESSION = "exec sleep 2147483647"
+
+
+def openssh_client() -> str | None:
+    return shutil.which("ssh")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _accepts(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
+def _write_known_hosts(folder: Path, instance_id: str, host_key: asyncssh.SSHKey) -> Path:
+    """The one key ssh may accept for this machine, under its instance id."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / f"{instance_id}.known_hosts"
+    path.write_text(f"{instance_id} {host_key.export_public_key().decode().strip()}\n")
+    return path
+
+
+@dataclass(frozen=True)
+class OpenSSHForwarding:
+    """How machines' forwards are started with OpenSSH's client (see the module docstring)."""
+
+    ssh: str
+    key_file: Path
+    known_hosts_dir: Path
+
+    def starter(self, instance_id: str) -> StartForward:
+        async def start(
+            connection: asyncssh.SSHClientConnection, remote_port: int, local_port: int | None
+        ) -> Forward:
+            return await OpenSSHForward.start(
+                self.ssh,
+                connection,
+                instance_id,
+                self.key_file,
+                self.known_hosts_dir,
+                local_port,
+                remote_port,
+            )
+
+        return start
+
+
+class OpenSSHForward:
+    """127.0.0.1:<local port> -> the machine's 127.0.0.1:<remote port>, through `ssh -L`."""
+
+    def __init__(self, process: asyncio.subprocess.Process, local_port: int) -> None:
+        self._process = process
+        self.local_port = local_port
+
+    @classmethod
+    async def start(
+        cls,
+        ssh: str,
+        connection: asyncssh.SSHClientConnection,
+        instance_id: str,
+        key_file: Path,
+        known_hosts_dir: Path,
+        local_port: int | None,
+        remote_port: int,
+    ) -> OpenSSHForward:
+        host, port = connection.get_extra_info("peername")[:2]
+        host_key = connection.get_server_host_key()
+        assert host_key is not None, "asyncssh verified a host key before this"
+        known_hosts = _write_known_hosts(known_hosts_dir, instance_id, host_key)
+        local_port = local_port or _free_port()
+        argv = [
+            *(sys.executable, "-m", "jupyter_cloudlab.ssh.forward_guard", "--"),
+            *(ssh, "-F", os.devnull, "-tt", "-i", str(key_file), "-p", str(port)),
+            *("-l", str(connection.get_extra_info("username"))),
+            *("-L", f"127.0.0.1:{local_port}:127.0.0.1:{remote_port}"),
+            *(f"-o{option}" for option in cls._options(instance_id, known_hosts)),
+            host,
+            HOLD_SESSION,
+        ]
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.PIPE,  # the guard's lifeline: EOF when we are gone
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        forward = cls(process, local_port)
+        await forward._wait_listening()
+        return forward
+
+    @staticmethod
+    def _options(instance_id: str, known_hosts: Path) -> list[str]:
+        return [
+            "BatchMode=yes",
+            "StrictHostKeyChecking=yes",
+            f"HostKeyAlias={instance_id}",
+            f"UserKnownHostsFile={known_hosts}",
+            f"GlobalKnownHostsFile={os.devnull}",
+            "UpdateHostKeys=no",
+            "CheckHostIP=no",
+            "IdentitiesOnly=yes",
+            "IdentityAgent=none",
+            "ExitOnForwardFailure=yes",
+            "ClearAllForwardings=no",
+            f"ServerAliveInterval={KEEPALIVE_INTERVAL_SECONDS}",
+            f"ServerAliveCountMax={KEEPALIVE_COUNT_MAX}",
+            "ConnectTimeout=15",
+            "LogLevel=ERROR",
+        ]
+
+    async def _wait_listening(self) -> None:
+        deadline = asyncio.get_running_loop().time() + READY_TIMEOUT_SECONDS
+        while not await _accepts(self.local_port):
+            if self._process.returncode is not None or asyncio.get_running_loop().time() > deadline:
+                error = await self._stderr_tail()
+                self.close()
+                raise SSHUnreachable(f"OpenSSH's forward did not start: {error}")
+            await asyncio.sleep(0.05)
+
+    async def _stderr_tail(self) -> str:
+        assert self._process.stderr is not None
+        if self._process.returncode is None:
+            return "it did not listen in time"
+        data = await self._process.stderr.read()
+        return data.decode(errors="replace").strip()[-500:] or f"exit {self._process.returncode}"
+
+    async def wait_closed(self) -> None:
+        await self._process.wait()
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()  # the guard's lifeline: it ends ssh on EOF
+        if self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.terminate()

@@ -1,0 +1,109 @@
+"""The tunnel carried by OpenSSH's client (c.CloudLab.ssh_forward = "openssh"), in a real local
+server process on the sandbox with OpenSSH's sshd as the machine: kernels run through it, it
+listens on loopback only, and it ends with the server, even one killed with SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_cloudlab.sandbox.machine_disk import kill_marked
+from tests.kernel_helpers import (
+    RemoteServer,
+    open_kernel_channel,
+    processes_with,
+    start_remote_server,
+)
+from tests.ssh_machines import openssh_host
+
+READY_TIMEOUT_S = 180
+
+
+@pytest.fixture
+def local_server(tmp_path: Path) -> Iterator[tuple[RemoteServer, Path]]:
+    openssh_host(tmp_path / "probe")  # skips (fails in CI) where the OpenSSH host cannot run
+    data_dir = tmp_path / "cloudlab"
+    config = {
+        "ServerApp": {"jpserver_extensions": {"jupyter_cloudlab": True}},
+        "CloudLab": {
+            "mode": "sandbox",
+            "sandbox_ssh_server": "openssh",
+            "ssh_forward": "openssh",
+            "data_dir": str(data_dir),
+        },
+    }
+    server = start_remote_server(tmp_path / "local", config=config)
+    yield server, data_dir
+    server.stop()
+    for machine in (data_dir / "sandbox" / "machines").glob("i-*"):
+        kill_marked(machine.name)  # a killed server leaves its sandbox machines running
+
+
+def _launch_ready(server: RemoteServer) -> dict[str, Any]:
+    images = server.request("GET", "cloudlab/api/catalog/images")["images"]
+    body = {"name": "ssh-box", "instance_type": "t3.medium", "image_id": images[0]["id"]}
+    machine = server.request("POST", "cloudlab/api/machines", body)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while machine["state"] != "ready":
+        assert machine["state"] != "failed", machine["message"]
+        assert time.monotonic() < deadline, machine
+        time.sleep(0.3)
+        machine = server.request("GET", f"cloudlab/api/machines/{machine['id']}")
+    return machine  # type: ignore[no-any-return]
+
+
+async def test_kernels_run_through_openssh_and_it_ends_with_a_killed_server(
+    local_server: tuple[RemoteServer, Path],
+) -> None:
+    server, data_dir = local_server
+    key_file = str(data_dir / "id_ed25519")
+
+    # Given a ready machine
+    machine = await asyncio.to_thread(_launch_ready, server)
+
+    # Then its forward is OpenSSH's client, listening on loopback only, with strict host keys
+    [ssh] = [cmd for _, _, cmd in processes_with(key_file) if "forward_guard" not in cmd]
+    assert " -L 127.0.0.1:" in ssh and "StrictHostKeyChecking=yes" in ssh
+    assert f"HostKeyAlias={machine['instance_id']}" in ssh
+
+    # And a kernel of the machine runs code through it
+    kernel_name = machine["kernelspecs"][0]
+    kernel = await server.fetch("POST", "api/kernels", {"name": kernel_name})
+    channel = await _channel(server, kernel["id"])
+    try:
+        result = await channel.execute("print(6 * 7)")
+    finally:
+        channel.close()
+    assert result.stdout.strip() == "42"
+
+    # When the server is killed outright
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait(timeout=30)
+
+    # Then no forward outlives it
+    deadline = time.monotonic() + 15
+    while processes_with(key_file):
+        assert time.monotonic() < deadline, processes_with(key_file)
+        await asyncio.sleep(0.2)
+
+
+async def _channel(server: RemoteServer, kernel_id: str) -> Any:
+    """The local server's kernel websocket, as JupyterLab opens it."""
+
+    async def ws_fetch(*path: str, params: dict[str, str], **kwargs: Any) -> Any:
+        from tornado.httpclient import HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        url = server.url.replace("http", "ws", 1) + "/" + "/".join(path)
+        url += "?" + "&".join(f"{k}={v}" for k, v in params.items())
+        request = HTTPRequest(url, headers={"Authorization": f"token {server.token}"})
+        return await websocket_connect(request, **kwargs)
+
+    return await open_kernel_channel(ws_fetch, kernel_id, session_id=secrets.token_hex(8))
