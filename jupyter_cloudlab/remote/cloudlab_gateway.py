@@ -336,10 +336,11 @@ def gateway_config(
         "ServerApp": {
             "kernel_manager_class": f"{MODULE_NAME}.GatewayKernelManager",
             "kernel_websocket_connection_class": f"{MODULE_NAME}.GatewayConnection",
-            # Kernel websockets take their pings from these (ms), not websocket_ping_*.
+            # Kernel websockets take their pings from these (ms), not websocket_ping_*. The
+            # timeout cannot exceed the interval (jupyter_server clamps it, with a warning).
             "tornado_settings": {
                 "ws_ping_interval": ping_interval * 1000,
-                "ws_ping_timeout": ping_interval * 3 * 1000,
+                "ws_ping_timeout": ping_interval * 1000,
             },
         },
         "ZMQChannelsWebsocketConnection": {"limit_rate": False},
