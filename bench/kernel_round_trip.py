@@ -237,7 +237,7 @@ def main() -> None:
     parser.add_argument(
         "--sshd", choices=["openssh", "asyncssh"], default="openssh" if openssh else "asyncssh"
     )
-    parser.add_argument("--forward", choices=["asyncssh", "openssh"], default="openssh")
+    parser.add_argument("--forward", choices=["asyncssh", "openssh"], default="asyncssh")
     args = parser.parse_args()
     print(f"protocol {args.protocol}, machine sshd {args.sshd}, forward by {args.forward}")
     server = Server(args.sshd, args.forward)

@@ -5,6 +5,8 @@ listens on loopback only, and it ends with the server, even one killed with SIGK
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import secrets
 import signal
 import time
@@ -42,8 +44,12 @@ def local_server(tmp_path: Path) -> Iterator[tuple[RemoteServer, Path]]:
     server = start_remote_server(tmp_path / "local", config=config)
     yield server, data_dir
     server.stop()
+    # A killed server leaves its sandbox machines running: their sshd and what it started.
     for machine in (data_dir / "sandbox" / "machines").glob("i-*"):
-        kill_marked(machine.name)  # a killed server leaves its sandbox machines running
+        kill_marked(machine.name)
+    for pid, _, _ in processes_with(str(data_dir / "sandbox" / "machines")):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _launch_ready(server: RemoteServer) -> dict[str, Any]:
