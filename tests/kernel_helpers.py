@@ -33,6 +33,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from jupyter_cloudlab.kernels.frames import frame_msg_id
+from tests.processes import sshd_of_machine
 
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
 # Waits are generous: CI runners with 2 slow cores take several seconds to start a kernel.
@@ -320,45 +321,6 @@ async def open_kernel_channel(
     kwargs: dict[str, Any] = {"subprotocols": [V1_PROTOCOL]} if v1 else {}
     ws = await jp_ws_fetch("api", "kernels", kernel_id, "channels", params=params, **kwargs)
     return KernelChannel(ws)
-
-
-def processes_with(text: str) -> list[tuple[int, int, str]]:
-    """(pid, parent pid, command line) of every live (not zombie) process whose command line
-    contains `text`."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            state, ppid = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[:2]
-        except OSError:
-            continue
-        if text in cmdline and state != "Z":
-            found.append((int(entry), int(ppid), cmdline.strip()))
-    return found
-
-
-def _sshd_processes() -> list[tuple[int, int, str]]:
-    return processes_with("sshd")
-
-
-def sshd_of_machine(machine_dir: Path | str) -> tuple[int, list[int]]:
-    """The sandbox machine's listening sshd and its per-connection sshd processes (any depth).
-
-    ``machine_dir``: the machine's folder, or any part of its path that names it uniquely
-    (e.g. ``/machines/<instance id>/``): its sshd's config lives there.
-    """
-    procs = _sshd_processes()
-    [master] = [pid for pid, _, cmd in procs if str(machine_dir) in cmd]
-    sessions: list[int] = []
-    parents = {master}
-    while True:
-        children = [pid for pid, ppid, cmd in procs if ppid in parents and pid not in sessions]
-        if not children:
-            return master, sessions
-        sessions.extend(children)
-        parents = set(children)
 
 
 # -- a stand-in for the orchestrator, loaded as a server extension by a local server process ------

@@ -22,7 +22,7 @@ from tests.api_helpers import (
     moto_state,
     wait_state,
 )
-from tests.kernel_helpers import sshd_of_machine
+from tests.processes import sshd_of_machine
 
 CLI_TIMEOUT = 120
 

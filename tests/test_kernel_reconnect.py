@@ -19,7 +19,8 @@ import pytest
 from jupyter_cloudlab.events import CONNECTION_EVENT_SCHEMA_ID
 from jupyter_cloudlab.kernels.websocket import CloudLabWebsocketConnection
 from tests.api_helpers import api_json, wait_state
-from tests.kernel_helpers import open_kernel_channel, sshd_of_machine
+from tests.kernel_helpers import open_kernel_channel
+from tests.processes import sshd_of_machine
 
 COUNT = 40
 COUNTER = f"import time\nfor i in range({COUNT}):\n    print(i, flush=True)\n    time.sleep(0.25)"

@@ -50,9 +50,8 @@ STEP_S = 0.5
 CUTS = [(8.0, 30), (60.0, 140)]
 # A longer cut on demand (too long for CI), e.g. for ten minutes:
 # CLOUDLAB_LONG_CUT_SECONDS=600 pytest --timeout 1100 -s tests/test_link_cut_netns.py -k 600s
-if os.environ.get("CLOUDLAB_LONG_CUT_SECONDS"):
-    LONG_CUT_S = float(os.environ["CLOUDLAB_LONG_CUT_SECONDS"])
-    CUTS.append((LONG_CUT_S, int(LONG_CUT_S / STEP_S) + 30))
+if long_cut_s := float(os.environ.get("CLOUDLAB_LONG_CUT_SECONDS", 0)):
+    CUTS.append((long_cut_s, int(long_cut_s / STEP_S) + 30))
 SETUP_TIMEOUT_S = 180.0  # bootstrap + kernel start on a slow CI runner
 HEAL_TIMEOUT_S = 60.0
 SSHD_IN_PRIVATE_MOUNTS = [UNSHARE, "--mount", "--propagation", "private", "sh", "-c"]

@@ -12,7 +12,8 @@ import pytest
 
 from tests.api_helpers import API, api_json, api_reply, error_message, launch_ready, wait_state
 from tests.api_helpers import moto_state as _moto_state
-from tests.kernel_helpers import open_kernel_channel, sshd_of_machine
+from tests.kernel_helpers import open_kernel_channel
+from tests.processes import sshd_of_machine
 
 
 @pytest.fixture

@@ -17,12 +17,8 @@ from typing import Any
 import pytest
 
 from jupyter_cloudlab.sandbox.machine_disk import kill_marked
-from tests.kernel_helpers import (
-    RemoteServer,
-    open_kernel_channel,
-    processes_with,
-    start_remote_server,
-)
+from tests.kernel_helpers import RemoteServer, open_kernel_channel, start_remote_server
+from tests.processes import processes_with
 from tests.ssh_machines import openssh_host
 
 READY_TIMEOUT_S = 180
