@@ -75,15 +75,20 @@ class MachineConnector:
         log.info("Machine %s (%s) is ready", machine.name, machine.instance_id)
 
     async def disconnect(self, machine_id: str, forget: bool = True) -> None:
-        """Close the link; `forget`: its kernels end too (stop, terminate, reboot)."""
+        """Close the link; `forget`: its kernels end too (stop, terminate)."""
         self._gateways.remove(machine_id)
         link = self._links.pop(machine_id, None)
         if link is not None:
             await link.close()
         if forget:
-            await self._forget_kernels(machine_id)
-            if machine_id in self._book:
-                self._book.update(machine_id, kernelspecs=[])
+            await self.forget_kernels(machine_id)
+
+    async def forget_kernels(self, machine_id: str) -> None:
+        """The machine's kernels are gone (or about to be): withdraw them and its kernelspecs."""
+        self._gateways.remove(machine_id)
+        await self._forget_kernels(machine_id)
+        if machine_id in self._book:
+            self._book.update(machine_id, kernelspecs=[])
 
     async def detach_all(self) -> None:
         """Let go of every machine; their kernels keep running."""

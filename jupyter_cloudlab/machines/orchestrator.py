@@ -57,7 +57,6 @@ class MachineOrchestrator:
         self._ec2 = context.ec2
         self._regions = RegionClients(context.ec2, regions)
         self._book = MachineBook(store, emit)
-        self._gateways = gateways
         self._forget_kernels = forget_kernels
         self._ssh_from_cidr = ssh_from_cidr
         self._detect_cidr = detect_cidr
@@ -293,27 +292,23 @@ class MachineOrchestrator:
         """Reboot, see the old session drop (so we never reconnect to the machine before it
         went down), then connect and bootstrap again. Its kernels do not survive a reboot."""
         link = self._connector.link(machine_id)
-        self._gateways.remove(machine_id)
-        await self._forget_kernels(machine_id)
-        self._book.update(machine_id, kernelspecs=[])
+        await self._connector.forget_kernels(machine_id)
         try:
             if link is not None:
                 link.stop_healing()
             await instances.reboot(self._cloud(machine_id), self._instance_id(machine_id))
             if link is not None:
-                await asyncio.wait_for(link.wait_dropped(), REBOOT_DOWN_TIMEOUT_SECONDS)
-            await self._connector.disconnect(machine_id)
+                try:
+                    await asyncio.wait_for(link.wait_dropped(), REBOOT_DOWN_TIMEOUT_SECONDS)
+                except asyncio.TimeoutError:
+                    raise CloudError(
+                        "The machine did not go down within 5 minutes of the reboot request: "
+                        "stop and start it instead."
+                    ) from None
+            await self._connector.disconnect(machine_id, forget=False)
             await self._connector.connect(machine_id)
         except asyncio.CancelledError:
             raise
-        except asyncio.TimeoutError:
-            self._book.fail(
-                machine_id,
-                CloudError(
-                    "The machine did not go down within 5 minutes of the reboot request: "
-                    "stop and start it instead."
-                ),
-            )
         except Exception as error:
             self._book.fail(machine_id, error)
 
