@@ -39,13 +39,16 @@ jupyter_cloudlab/labextension/package.json: $(JS_SOURCES) | $(VENV)/.installed
 	jlpm build
 	touch $@
 
-# Chromium for Galata, OpenSSH's sshd and client for the end-to-end tests, iproute2 for link cuts.
+# Chromium for Galata, OpenSSH's sshd and client for the end-to-end tests, iproute2 for link cuts,
+# systemd (booted in namespaces of its own, never as this host's init) for the service path.
 system-deps:
 	@missing=""; \
 	[ -x /usr/lib/chromium/chromium ] || missing="$$missing chromium"; \
 	[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
 	command -v ssh >/dev/null || missing="$$missing openssh-client"; \
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
+	[ -x /usr/bin/systemd ] || missing="$$missing systemd"; \
+	command -v nsenter >/dev/null || missing="$$missing util-linux"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -237,7 +238,11 @@ def main() -> None:
     parser.add_argument(
         "--sshd", choices=["openssh", "asyncssh"], default="openssh" if openssh else "asyncssh"
     )
-    parser.add_argument("--forward", choices=["asyncssh", "openssh"], default="asyncssh")
+    parser.add_argument(  # as the server's default, ssh_forward="auto"
+        "--forward",
+        choices=["asyncssh", "openssh"],
+        default="openssh" if shutil.which("ssh") else "asyncssh",
+    )
     args = parser.parse_args()
     print(f"protocol {args.protocol}, machine sshd {args.sshd}, forward by {args.forward}")
     server = Server(args.sshd, args.forward)

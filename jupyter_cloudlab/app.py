@@ -109,7 +109,7 @@ class CloudLab(ExtensionApp):
     )
     ssh_forward = Enum(
         ["auto", "openssh", "asyncssh"],
-        default_value="asyncssh",
+        default_value="auto",
         config=True,
         help="What carries kernel traffic through the tunnel: OpenSSH's client in its own "
         "process (`openssh`: the crypto runs off this server's event loop), asyncssh inside this "

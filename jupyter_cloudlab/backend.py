@@ -48,7 +48,7 @@ class BackendOptions:
     ssh_from_cidr: str
     sandbox_ssh_server: str
     wheelhouse: str = ""
-    ssh_forward: str = "asyncssh"  # auto | openssh | asyncssh
+    ssh_forward: str = "auto"  # auto | openssh | asyncssh
     machine_env_roots: tuple[str, ...] = ("/opt/conda/envs", "/opt")
     regions: tuple[str, ...] = ()
     """Other regions where our machines are looked for at start (AWS mode)."""

@@ -9,6 +9,7 @@ pytest_plugins = [
     "pytest_jupyter.jupyter_server",
     "jupyter_cloudlab.pytest_plugin",
     "tests.cloud_fixtures",
+    "tests.hang_report",
 ]
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,62 +13,18 @@ import pytest
 
 from tests.api_helpers import (
     API,
-    TRACEBACK_MARKERS,
     api_json,
     launch_ready,
     moto_state,
     wait_state,
 )
+from tests.cli_helpers import CLI_TIMEOUT, assert_no_traceback, run_cli
 from tests.processes import sshd_of_machine
-
-CLI_TIMEOUT = 120
 
 
 @pytest.fixture
 def jp_server_config(cloudlab_server_config: dict[str, Any]) -> dict[str, Any]:
     return cloudlab_server_config
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-
-def _terminal_env(tmp_path: Path) -> dict[str, str]:
-    """A terminal with no AWS credentials anywhere and no Jupyter data dir override."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "JUPYTER_DATA_DIR"
-    }
-    env["AWS_CONFIG_FILE"] = str(tmp_path / "no-aws-config")
-    env["AWS_SHARED_CREDENTIALS_FILE"] = str(tmp_path / "no-aws-credentials")
-    env["AWS_EC2_METADATA_DISABLED"] = "true"  # not on EC2: no instance role to find
-    return env
-
-
-async def _cli(data_dir: Path, *args: str) -> Run:
-    """Run `jupyter cloudlab ARGS --data-dir DATA_DIR` without a tty; the server keeps serving."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "jupyter_cloudlab.cli",
-        *args,
-        "--data-dir",
-        str(data_dir),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=_terminal_env(data_dir.parent),
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), CLI_TIMEOUT)
-    assert process.returncode is not None
-    return Run(process.returncode, stdout.decode(), stderr.decode())
-
-
-def _no_traceback(run: Run) -> None:
-    for marker in TRACEBACK_MARKERS:
-        assert marker not in run.stderr + run.stdout, run
 
 
 async def test_list_shows_the_running_machine(
@@ -81,8 +34,8 @@ async def test_list_shows_the_running_machine(
     machine = await launch_ready(jp_fetch, name="cli-list-box")
 
     # When the machines are listed in a terminal
-    table = await _cli(cloudlab_data_dir, "list")
-    listed = await _cli(cloudlab_data_dir, "list", "--json")
+    table = await run_cli(cloudlab_data_dir, "list")
+    listed = await run_cli(cloudlab_data_dir, "list", "--json")
 
     # Then the table shows it by id, instance, state and name
     assert table.code == 0, table
@@ -103,7 +56,7 @@ async def test_stop_from_the_terminal_is_followed_by_the_server(
     machine = await launch_ready(jp_fetch, name="cli-stop-box")
 
     # When it is stopped by name from a terminal
-    run = await _cli(cloudlab_data_dir, "stop", "cli-stop-box", "--json")
+    run = await run_cli(cloudlab_data_dir, "stop", "cli-stop-box", "--json")
 
     # Then the command reports it stopped, and EC2 agrees
     assert run.code == 0, run
@@ -122,7 +75,7 @@ async def test_reboot_from_the_terminal_power_cycles_and_the_server_heals(
     sshd_before, _ = sshd_of_machine(f"/machines/{machine['instance_id']}/")
 
     # When it is rebooted from a terminal
-    run = await _cli(cloudlab_data_dir, "reboot", machine["instance_id"], "--json")
+    run = await run_cli(cloudlab_data_dir, "reboot", machine["instance_id"], "--json")
 
     # Then the command reports it running, and the machine really went down and came back
     assert run.code == 0, run
@@ -149,17 +102,17 @@ async def test_terminate_needs_yes_when_not_interactive(
     instance_id = machine["instance_id"]
 
     # When it is terminated from a script (no tty) without --yes
-    refused = await _cli(cloudlab_data_dir, "terminate", instance_id)
+    refused = await run_cli(cloudlab_data_dir, "terminate", instance_id)
 
     # Then the command refuses, says why, and the machine is still running
     assert refused.code != 0
     assert "--yes" in refused.stderr
-    _no_traceback(refused)
+    assert_no_traceback(refused)
     assert moto_state(cloudlab_backend, instance_id) == "running"
     assert (await api_json(jp_fetch, *API, "machines", machine["id"]))["state"] == "ready"
 
     # When it is terminated with --yes
-    run = await _cli(cloudlab_data_dir, "terminate", instance_id, "--yes")
+    run = await run_cli(cloudlab_data_dir, "terminate", instance_id, "--yes")
 
     # Then EC2 says terminated
     assert run.code == 0, run
@@ -172,14 +125,14 @@ async def test_unknown_machine_exits_2_with_a_sentence(
 ) -> None:
     # Given a running sandbox with no machine called no-such-box
     # When a command names it
-    run = await _cli(
+    run = await run_cli(
         cloudlab_data_dir, command, "no-such-box", *(["--yes"] if command == "terminate" else [])
     )
 
     # Then it exits 2 with a sentence naming the machine, no traceback
     assert run.code == 2, run
     assert "no-such-box" in run.stderr
-    _no_traceback(run)
+    assert_no_traceback(run)
 
 
 async def test_without_sandbox_or_credentials_list_exits_2(tmp_path: Path) -> None:
@@ -188,9 +141,9 @@ async def test_without_sandbox_or_credentials_list_exits_2(tmp_path: Path) -> No
     data_dir.mkdir()
 
     # When the machines are listed
-    run = await _cli(data_dir, "list")
+    run = await run_cli(data_dir, "list")
 
     # Then it exits 2 with a sentence saying what is missing, no traceback
     assert run.code == 2, run
     assert "credentials" in run.stderr and "sandbox" in run.stderr
-    _no_traceback(run)
+    assert_no_traceback(run)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.api_helpers import launch_ready
-from tests.test_cli import _cli, _no_traceback
+from tests.cli_helpers import assert_no_traceback, run_cli
 
 
 @pytest.fixture
@@ -23,16 +23,16 @@ async def test_logs_of_a_ready_machine(
     machine = await launch_ready(jp_fetch, name="logs-box")
 
     # When its logs are asked for in a terminal, by name
-    run = await _cli(cloudlab_data_dir, "logs", "logs-box", "--lines", "50")
+    run = await run_cli(cloudlab_data_dir, "logs", "logs-box", "--lines", "50")
 
     # Then the gateway's log comes back, without the token in it
     assert run.code == 0, run
-    _no_traceback(run)
+    assert_no_traceback(run)
     assert "Jupyter Server" in run.stdout
     token = cloudlab_backend.gateways.get(machine["id"]).token
     assert token not in run.stdout
 
     # And an unknown machine is a plain error
-    missing = await _cli(cloudlab_data_dir, "logs", "no-such-box")
+    missing = await run_cli(cloudlab_data_dir, "logs", "no-such-box")
     assert missing.code == 2 and "No machine of ours" in missing.stderr
-    _no_traceback(missing)
+    assert_no_traceback(missing)

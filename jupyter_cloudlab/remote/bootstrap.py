@@ -27,6 +27,7 @@ try:  # imported as a package module (tests) or loaded beside it on the machine 
         STATE,
         StepFailed,
         answers,
+        boot_started_gateway_answers,
         can_use_systemd,
         pick_port,
         start_setsid,
@@ -40,6 +41,7 @@ except ImportError:
         STATE,
         StepFailed,
         answers,
+        boot_started_gateway_answers,
         can_use_systemd,
         pick_port,
         start_setsid,
@@ -302,8 +304,12 @@ def main(argv: list[str]) -> int:
     mark = time.monotonic()
 
     port = marker.get("port")
-    reused = bool(port and marker.get("gateway") == gateway_key and answers(port, token))
     unit = marker.get("unit")
+    same_gateway = bool(port and marker.get("gateway") == gateway_key)
+    reused = same_gateway and (
+        answers(port, token)
+        or bool(use_systemd and unit and boot_started_gateway_answers(unit, port, token))
+    )
     if not reused:
         if marker.get("gateway") and marker.get("gateway") != gateway_key:
             stop_old_gateway(marker)

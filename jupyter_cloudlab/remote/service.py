@@ -135,6 +135,21 @@ def start_systemd(argv: list[str], env: dict[str, str], log: Path) -> str:
     return unit
 
 
+def boot_started_gateway_answers(unit: str, port: int, token: str) -> bool:
+    """After a boot systemd starts the enabled unit by itself: wait for that one, not restart it."""
+    state = subprocess.run(
+        [*sudo(), "systemctl", "is-active", unit], capture_output=True, text=True
+    ).stdout.strip()
+    if state not in ("active", "activating"):
+        return False
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if answers(port, token):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def start_setsid(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:
         process = subprocess.Popen(

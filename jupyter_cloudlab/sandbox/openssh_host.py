@@ -78,7 +78,7 @@ class OpenSSHMachineHost:
                     powered = PoweredMachine(instance_id, "127.0.0.1", port, str(home))
                     self._running[instance_id] = _Sshd(proc, mount_ns, powered)
                     return powered
-                await _stop(proc)
+                await self._halt(proc)
                 last_error = _tail(disk.run / "sshd.log")
             raise RuntimeError(f"sshd for {instance_id} did not start: {last_error}")
 
@@ -88,7 +88,7 @@ class OpenSSHMachineHost:
             mount_ns = None
             if running is not None:
                 mount_ns = running.mount_ns
-                await _stop(running.proc)
+                await self._halt(running.proc)
             # sshd's per-connection children outlive the listener, and sessions are detached:
             # sweep the namespace and the marker.
             await asyncio.to_thread(kill_marked, instance_id, mount_ns)
@@ -165,7 +165,7 @@ class OpenSSHMachineHost:
             ("PrintMotd", "no"),
             ("PrintLastLog", "no"),
             ("Subsystem", "sftp internal-sftp"),
-            ("SetEnv", f"{MACHINE_ENV_MARKER}={instance_id}"),
+            *self._session_marker(instance_id),
             ("ClientAliveInterval", "5"),
             ("ClientAliveCountMax", "3"),
             ("LogLevel", "VERBOSE"),
@@ -173,6 +173,14 @@ class OpenSSHMachineHost:
         path = disk.run / "sshd_config"
         path.write_text("".join(f"{key} {value}\n" for key, value in options))
         return path
+
+    async def _halt(self, proc: asyncio.subprocess.Process) -> None:
+        """Stop the process power_on spawned (sshd; a subclass may spawn an init instead)."""
+        await _stop(proc)
+
+    def _session_marker(self, instance_id: str) -> list[tuple[str, str]]:
+        """Every session carries the machine's marker: how power-off finds what it started."""
+        return [("SetEnv", f"{MACHINE_ENV_MARKER}={instance_id}")]
 
     async def _spawn(
         self, disk: MachineDisk, config: Path, passwd: Path
