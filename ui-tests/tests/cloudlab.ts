@@ -211,6 +211,15 @@ export class CloudLabHelper {
     await this.machine(name).locator('[data-testid="cloudlab-start"]').click();
   }
 
+  /** Reboot, confirming the dialog (its kernels end). */
+  async reboot(name: string): Promise<void> {
+    await this.machine(name).locator('[data-testid="cloudlab-reboot"]').click();
+    const dialog = this.page.locator('.jp-Dialog');
+    await expect(dialog).toBeVisible();
+    await dialog.locator('.jp-mod-accept').click();
+    await expect(dialog).toHaveCount(0);
+  }
+
   /** Terminate, confirming the dialog. */
   async terminate(name: string): Promise<void> {
     await this.machine(name)

@@ -5,7 +5,7 @@ import { CloudLabHelper } from './cloudlab';
 const NAME = 'ui-box';
 
 test.describe('walking skeleton (sandbox)', () => {
-  test('launch a machine, run a cell on it, stop it, terminate it', async ({
+  test('launch a machine, run a cell on it, reboot, stop and terminate it', async ({
     page
   }) => {
     test.setTimeout(6 * 60 * 1000);
@@ -51,6 +51,19 @@ test.describe('walking skeleton (sandbox)', () => {
       expect(output).toContain('cloudlab');
       expect(output.trim()).not.toBe('/root');
       await page.notebook.close(true);
+
+      // When the machine is rebooted (after confirming)
+      await cloudlab.openPanel();
+      await cloudlab.reboot(NAME);
+
+      // Then it shows rebooting, and comes back ready and connected with its kernels
+      await cloudlab.waitForState(NAME, 'rebooting', 30_000);
+      await cloudlab.waitForState(NAME, 'ready', 120_000);
+      await cloudlab.waitForConnection(NAME, 'up');
+      await cloudlab.openLauncher();
+      await expect(cloudlab.launcherCards(NAME).first()).toBeVisible({
+        timeout: 30_000
+      });
 
       // When the machine is stopped
       await cloudlab.openPanel();
