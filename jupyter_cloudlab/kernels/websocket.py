@@ -179,15 +179,20 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
 
     async def _pump_upstream(self, upstream: WebSocketClientConnection) -> bool:
         """Copy frames until the upstream closes; True when the browser side went away."""
+        flushing: asyncio.Future[None] | None = None
         try:
             while True:
                 message = await upstream.read_message()
                 if message is None:
                     return False
-                # Awaiting the write passes the browser's back-pressure on to the gateway.
-                await self.websocket_handler.write_message(
+                # One frame may flush to the browser while the next is read from upstream;
+                # waiting for the previous flush passes the browser's back-pressure on upstream.
+                if flushing is not None:
+                    await flushing
+                flushing = self.websocket_handler.write_message(
                     message, binary=isinstance(message, bytes)
                 )
+                flushing.add_done_callback(_ignore_closed)  # the last one may never be awaited
                 msg_id = frame_msg_id(message, self.kernel_ws_protocol)
                 if msg_id is not None:
                     self._last_msg_id = msg_id
