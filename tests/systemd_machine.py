@@ -7,6 +7,7 @@ minimal unit set (sshd and empty targets: none of the host's services start) and
 disk's own /etc/systemd/system, so enabled units persist across a power cycle as on a real disk.
 Its sshd is a unit too. Sessions carry no sandbox marker (the bootstrap would then avoid systemd);
 a power cut SIGKILLs the namespace's init, which takes every process of the machine with it.
+systemd's own log goes nowhere (its console would be the host's); `systemctl` inside tells.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import shlex
 from pathlib import Path
 
 from jupyter_cloudlab.sandbox.machine_disk import MachineDisk
-from jupyter_cloudlab.sandbox.openssh_host import SSHD, OpenSSHMachineHost
+from jupyter_cloudlab.sandbox.openssh_host import SSHD, OpenSSHMachineHost, spawn_detached
 
 SYSTEMD = "/usr/bin/systemd"
 EMPTY_TARGETS = ("sysinit", "basic", "sockets", "timers", "paths", "slices", "local-fs", "network")
@@ -72,24 +73,15 @@ class SystemdMachineHost(OpenSSHMachineHost):
                 f"mount --bind {shlex.quote(str(passwd))} /etc/passwd",
                 f"mount --bind {shlex.quote(str(units))} /lib/systemd/system",
                 f"mount --bind {shlex.quote(str(etc_units))} /etc/systemd/system",
-                f"exec env container=cloudlab-sandbox {SYSTEMD} --system --log-target=kmsg",
+                f"exec env container=cloudlab-sandbox {SYSTEMD} --system --log-target=null",
             ]
         )
-        log = os.open(disk.run / "init.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            return await asyncio.create_subprocess_exec(
-                "unshare",
-                *("--pid", "--fork", "--kill-child", "--mount-proc"),
-                *("--mount", "--propagation", "private", "--cgroup", "--uts", "--ipc"),
-                *("sh", "-c", script),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                cwd="/",
-                start_new_session=True,
-            )
-        finally:
-            os.close(log)
+        argv = [
+            *("unshare", "--pid", "--fork", "--kill-child", "--mount-proc"),
+            *("--mount", "--propagation", "private", "--cgroup", "--uts", "--ipc"),
+            *("sh", "-c", script),
+        ]
+        return await spawn_detached(argv, disk.run / "init.log")
 
     async def _halt(self, proc: asyncio.subprocess.Process) -> None:
         # unshare ignores SIGTERM while it waits for its child; its death SIGKILLs the init.

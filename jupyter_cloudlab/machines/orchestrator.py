@@ -112,31 +112,31 @@ class MachineOrchestrator:
         return machine
 
     async def stop(self, machine_id: str) -> Machine:
-        machine = self.get(machine_id)
-        if machine.instance_id is None or machine.state not in STOPPABLE:
-            raise InvalidTransition(f"A {machine.state.value} machine cannot be stopped.")
-        self._book.set_state(machine_id, S.stopping)
-        self._run(machine_id, self._stop_flow(machine_id))
-        return self.get(machine_id)
+        refusal = "A {state} machine cannot be stopped."
+        return self._begin(machine_id, STOPPABLE, S.stopping, self._stop_flow, refusal)
 
     async def start(self, machine_id: str) -> Machine:
-        machine = self.get(machine_id)
-        if machine.instance_id is None or machine.state is not S.stopped:
-            raise InvalidTransition(
-                f"Only a stopped machine can be started; this one is {machine.state.value}."
-            )
-        self._book.set_state(machine_id, S.starting)
-        self._run(machine_id, self._start_flow(machine_id))
-        return self.get(machine_id)
+        refusal = "Only a stopped machine can be started; this one is {state}."
+        return self._begin(machine_id, {S.stopped}, S.starting, self._start_flow, refusal)
 
     async def reboot(self, machine_id: str) -> Machine:
+        refusal = "Only a ready machine can be rebooted; this one is {state}."
+        return self._begin(machine_id, {S.ready}, S.rebooting, self._reboot_flow, refusal)
+
+    def _begin(
+        self,
+        machine_id: str,
+        allowed: set[S],
+        during: S,
+        flow: Callable[[str], Coroutine[Any, Any, None]],
+        refusal: str,
+    ) -> Machine:
+        """Check the transition, show the state it goes through, run its flow in the background."""
         machine = self.get(machine_id)
-        if machine.instance_id is None or machine.state is not S.ready:
-            raise InvalidTransition(
-                f"Only a ready machine can be rebooted; this one is {machine.state.value}."
-            )
-        self._book.set_state(machine_id, S.rebooting)
-        self._run(machine_id, self._reboot_flow(machine_id))
+        if machine.instance_id is None or machine.state not in allowed:
+            raise InvalidTransition(refusal.format(state=machine.state.value))
+        self._book.set_state(machine_id, during)
+        self._run(machine_id, flow(machine_id))
         return self.get(machine_id)
 
     async def terminate(self, machine_id: str) -> Machine:

@@ -193,24 +193,24 @@ class OpenSSHMachineHost:
                 f"exec {SSHD} -D -e -f {shlex.quote(str(config))}",
             ]
         )
-        log = os.open(disk.run / "sshd.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            return await asyncio.create_subprocess_exec(
-                UNSHARE,
-                "--mount",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                script,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                cwd="/",
-                start_new_session=True,
-            )
-        finally:
-            os.close(log)
+        argv = [UNSHARE, "--mount", "--propagation", "private", "sh", "-c", script]
+        return await spawn_detached(argv, disk.run / "sshd.log")
+
+
+async def spawn_detached(argv: list[str], log: Path) -> asyncio.subprocess.Process:
+    """Start a machine's first process in a session of its own, its output appended to LOG."""
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        return await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=fd,
+            stderr=fd,
+            cwd="/",
+            start_new_session=True,
+        )
+    finally:
+        os.close(fd)
 
 
 async def _wait_for_banner(proc: asyncio.subprocess.Process, port: int) -> bool:
