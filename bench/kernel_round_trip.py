@@ -2,7 +2,9 @@
 50 MB display_data), for a local kernel (a) vs a sandbox machine's kernel through the local
 server, the SSH forward and the machine's server (b); and whether one 100 MB output arrives.
 
-Both are measured in the same run (these machines are noisy); prints median, p95 and b/a. The
+Both are measured in the same run (these machines are noisy); prints median, p95 and b/a. With
+OpenSSH's forward it also measures (c): the machine's server straight through the forward, without
+the local relay, so c/a is the tunnel's share of the cost and b against c the relay's. The
 client speaks JupyterLab 4's v1 websocket protocol (or the legacy one) and the machine's sshd is
 OpenSSH's when this runs as root with /usr/sbin/sshd (as on a real machine: a separate process),
 else the sandbox's in-process asyncssh server (which then shares the local server's CPU).
@@ -42,12 +44,32 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Server:
+class Jupyter:
+    """A jupyter server's REST API at 127.0.0.1:port."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port = port
+        self.token = token
+
+    def request(self, method: str, path: str, body: object = None) -> dict:
+        data = (
+            json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
+        )
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/{path}",
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return json.loads(reply.read() or b"{}")
+
+
+class Server(Jupyter):
     """A local jupyter server with the extension, in sandbox mode, in a throwaway data dir."""
 
     def __init__(self, sshd: str, forward: str) -> None:
-        self.port = free_port()
-        self.token = uuid.uuid4().hex
+        super().__init__(free_port(), uuid.uuid4().hex)
         self.dir = Path(tempfile.mkdtemp(prefix="cloudlab-bench-"))
         env = {**os.environ, "JUPYTER_DATA_DIR": str(self.dir / "data")}
         args = [
@@ -68,19 +90,6 @@ class Server:
         self.log = open(self.dir / "server.log", "w")  # noqa: SIM115
         self.process = subprocess.Popen(args, env=env, cwd=REPO, stdout=self.log, stderr=self.log)
         self._wait(lambda: self.request("GET", "cloudlab/api/status"), 60)
-
-    def request(self, method: str, path: str, body: object = None) -> dict:
-        data = (
-            json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
-        )
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/{path}",
-            data=data,
-            method=method,
-            headers={"Authorization": f"token {self.token}"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            return json.loads(reply.read() or b"{}")
 
     @staticmethod
     def _wait(probe, timeout: float) -> object:
@@ -112,12 +121,35 @@ class Server:
 
         return self._wait(ready, 180)  # type: ignore[return-value]
 
+    def machine_server_through_forward(self) -> Jupyter | None:
+        """(c): the machine's own server at the forward's local port, skipping the relay.
+
+        A bench-only shortcut: the token is read from the sandbox machine's disk (it never leaves
+        the local server otherwise) and the port from OpenSSH's `-L` argument (asyncssh's forward
+        lives inside the server: then None).
+        """
+        homes = list((self.dir / "data/cloudlab/sandbox/machines").glob("i-*/home/*/.cloudlab"))
+        state = json.loads((homes[0] / "state.json").read_text())
+        token = (homes[0] / "token").read_text().strip()
+        suffix = f":127.0.0.1:{state['port']}".encode()
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if Path(argv[0].decode(errors="replace")).name != "ssh":
+                continue
+            for arg in argv:
+                if arg.startswith(b"127.0.0.1:") and arg.endswith(suffix):
+                    return Jupyter(int(arg.split(b":")[1]), token)
+        return None
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(30)
 
 
-def connect(server: Server, kernel_id: str, protocol: str) -> websocket.WebSocket:
+def connect(server: Jupyter, kernel_id: str, protocol: str) -> websocket.WebSocket:
     url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
     # The client sets TCP_NODELAY itself so it measures the system, not its own Nagle delay.
     ws = websocket.create_connection(
@@ -198,7 +230,7 @@ def execute(ws: websocket.WebSocket, session: str, code: str) -> tuple[float, in
 
 
 def measure(
-    server: Server, kernel_name: str, n: int, warmup: int, big_mb: int, protocol: str
+    server: Jupyter, kernel_name: str, n: int, warmup: int, big_mb: int, protocol: str
 ) -> dict:
     kernel = server.request("POST", "api/kernels", {"name": kernel_name})
     ws = connect(server, kernel["id"], protocol)
@@ -251,17 +283,25 @@ def main() -> None:
         remote = machine["kernelspecs"][0]
         a = measure(server, "python3", args.n, args.warmup, args.big_mb, args.protocol)
         b = measure(server, remote, args.n, args.warmup, args.big_mb, args.protocol)
+        direct = server.machine_server_through_forward()
+        c = direct and measure(direct, "python3", args.n, args.warmup, args.big_mb, args.protocol)
         server.request("DELETE", f"cloudlab/api/machines/{machine['id']}")
     finally:
         server.stop()
+    rows = [("(a) local kernel      ", a), ("(b) machine via tunnel", b)]
+    rows += [("(c) (b) minus the relay", c)] if c else []
     print(f"execute round trip, N={args.n} after {args.warmup} warm-up")
-    for label, m in (("(a) local kernel      ", a), ("(b) machine via tunnel", b)):
+    for label, m in rows:
         print(f"  {label} median {m['rt'][0]:6.2f} ms   p95 {m['rt'][1]:6.2f} ms")
     print(f"  b/a median {b['rt'][0] / a['rt'][0]:.2f}   p95 {b['rt'][1] / a['rt'][1]:.2f}")
+    if c:
+        print(f"  c/a median {c['rt'][0] / a['rt'][0]:.2f}   p95 {c['rt'][1] / a['rt'][1]:.2f}")
     print("throughput (MB/s): 20 x 1 MB display_data | one 50 MB display_data")
-    for label, m in (("(a) local kernel      ", a), ("(b) machine via tunnel", b)):
+    for label, m in rows:
         print(f"  {label} {m['many']:8.1f} | {m['one']:8.1f}")
     print(f"  b/a {b['many'] / a['many']:.2f} | {b['one'] / a['one']:.2f}")
+    if c:
+        print(f"  c/a {c['many'] / a['many']:.2f} | {c['one'] / a['one']:.2f}")
     print(
         f"single {args.big_mb} MB output delivered: (a) {a['big_delivered']}  (b) {b['big_delivered']}"
     )

@@ -3,14 +3,19 @@ servers never share (and fight over) one sandbox."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncssh
 import pytest
 
+from jupyter_cloudlab.cloud.aws_client import AwsClient
 from jupyter_cloudlab.cloud.errors import CloudError
+from jupyter_cloudlab.cloud.instances import InstanceInfo
+from jupyter_cloudlab.sandbox import hypervisor
 from jupyter_cloudlab.sandbox.machine_host import MACHINE_ENV_MARKER
 from jupyter_cloudlab.sandbox.sandbox import Sandbox
 
@@ -68,3 +73,60 @@ async def test_a_second_sandbox_on_the_same_folder_is_refused(tmp_path: Path) ->
     second = Sandbox(tmp_path / "sandbox")
     await second.start()
     await second.stop()
+
+
+async def test_an_idle_sandbox_does_not_poll_and_a_launch_powers_on_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a sandbox whose hypervisor would look at EC2 only every 30 s once settled
+    monkeypatch.setattr(hypervisor, "IDLE_POLL_SECONDS", 30.0)
+    monkeypatch.setattr(hypervisor, "SETTLE_SECONDS", 1.0)
+    reads = 0
+    sync = hypervisor.Hypervisor._sync
+
+    async def counted_sync(self: hypervisor.Hypervisor) -> None:
+        nonlocal reads
+        reads += 1
+        await sync(self)
+
+    monkeypatch.setattr(hypervisor.Hypervisor, "_sync", counted_sync)
+    sandbox = Sandbox(tmp_path / "sandbox")
+    target = await sandbox.start()
+    try:
+        # When nothing happens for a while, Then it does not read EC2 over and over
+        await asyncio.sleep(1.5)
+        before = reads
+        await asyncio.sleep(3)
+        assert reads - before <= 1
+
+        # When an instance is launched through the EC2 API, Then its machine powers on at once
+        ec2 = AwsClient(target)
+        image = (await ec2.call("describe_images", Owners=["self"]))["Images"][0]
+        key = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
+        await ec2.call("import_key_pair", KeyName="idle-key", PublicKeyMaterial=key.encode())
+        run = await ec2.call(
+            "run_instances",
+            KeyName="idle-key",
+            ImageId=image["ImageId"],
+            MinCount=1,
+            MaxCount=1,
+            InstanceType="t3.micro",
+        )
+        instance_id = run["Instances"][0]["InstanceId"]
+        assert sandbox.network is not None
+        info = InstanceInfo(
+            instance_id=instance_id,
+            machine_id="m-idle",
+            name="idle",
+            state="running",
+            instance_type="t3.micro",
+            image_id=image["ImageId"],
+            public_ip=None,
+            ssh_user="ubuntu",
+            spot=False,
+            launch_time=None,
+        )
+        host, _ = await asyncio.wait_for(sandbox.network.ssh_endpoint(info), 5)
+        assert host == "127.0.0.1"
+    finally:
+        await sandbox.stop()

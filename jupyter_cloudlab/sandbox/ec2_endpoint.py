@@ -34,45 +34,67 @@ def _reset(url: str) -> None:
         pass
 
 
-class RebootSignals:
-    """WSGI middleware: the reboot requests moto accepts but does nothing with.
+INSTANCE_ACTIONS = {
+    "RunInstances",
+    "StartInstances",
+    "StopInstances",
+    "TerminateInstances",
+    "RebootInstances",
+}
 
-    On AWS a reboot reaches the machine as a signal from the hardware, never as a state
-    change in the API; the hypervisor reads them here to power-cycle the machine.
+
+class InstanceSignals:
+    """WSGI middleware: what the hypervisor must hear of the requests moto serves.
+
+    Reboots, which moto accepts and does nothing with (on AWS a reboot reaches the machine from the
+    hardware, never as a state change in the API), are kept for the hypervisor to take; any call
+    that changes an instance also nudges it, so it can sit idle instead of polling fast.
     """
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self._app = app
         self._lock = threading.Lock()
-        self._pending: list[str] = []
+        self._reboots: list[str] = []
+        self._listeners: list[Callable[[], None]] = []
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        action = None
         if environ.get("REQUEST_METHOD") == "POST":
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             environ["wsgi.input"] = io.BytesIO(body)
             form = parse_qs(body.decode("utf-8", "replace"))
-            if form.get("Action") == ["RebootInstances"]:
+            action = (form.get("Action") or [None])[0]
+            if action == "RebootInstances":
                 with self._lock:
-                    self._pending += [v[0] for k, v in form.items() if k.startswith("InstanceId.")]
-        return self._app(environ, start_response)
+                    self._reboots += [v[0] for k, v in form.items() if k.startswith("InstanceId.")]
+        try:
+            return self._app(environ, start_response)
+        finally:
+            if action in INSTANCE_ACTIONS:  # after moto has applied it
+                for listener in list(self._listeners):
+                    listener()
 
-    def take(self) -> list[str]:
+    def take_reboots(self) -> list[str]:
         with self._lock:
-            pending, self._pending = self._pending, []
-        return pending
+            reboots, self._reboots = self._reboots, []
+        return reboots
+
+    def on_instance_change(self, listener: Callable[[], None]) -> None:
+        """Call LISTENER (from a server thread) after each request that changes an instance."""
+        self._listeners.append(listener)
 
 
 class Ec2Endpoint:
     def __init__(self) -> None:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self.reboots = RebootSignals(DomainDispatcherApplication(create_backend_app))
+        self.signals = InstanceSignals(DomainDispatcherApplication(create_backend_app))
         self.url = ""
 
     async def start(self) -> AwsTarget:
         # werkzeug logs every request at INFO; the sandbox should be quiet.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = make_server("127.0.0.1", 0, self.reboots, threaded=True)
+        self._server = make_server("127.0.0.1", 0, self.signals, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         self.url = f"http://127.0.0.1:{self._server.server_port}"

@@ -16,7 +16,11 @@ from ..cloud.errors import CloudError
 from ..cloud.tags import SSH_USER_TAG, tag_dict
 from .machine_host import MachineHost, PoweredMachine
 
-POLL_SECONDS = 0.3
+# Fast while something changes (moto moves stopping -> stopped on a later read), else a slow
+# backstop: every instance-changing API call nudges the hypervisor (see ec2_endpoint).
+FAST_POLL_SECONDS = 0.3
+IDLE_POLL_SECONDS = 5.0
+SETTLE_SECONDS = 10.0
 log = logging.getLogger(__name__)
 
 
@@ -30,10 +34,19 @@ class Hypervisor:
         self._powered: dict[str, PoweredMachine] = {}
         self._destroyed: set[str] = set()
         self._changed = asyncio.Event()
+        self._nudged = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._watch())
+
+    def nudge(self) -> None:
+        """An instance changed: look now (callable from any thread)."""
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                self._loop.call_soon_threadsafe(self._nudged.set)
 
     async def powered(self, instance_id: str, timeout: float = 60) -> PoweredMachine:
         """Wait until the instance's machine is powered on."""
@@ -48,14 +61,21 @@ class Hypervisor:
         return self._powered[instance_id]
 
     async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        fast_until = loop.time() + SETTLE_SECONDS
         while True:
+            self._nudged.clear()
             try:
                 await self._sync()
             except CloudError as error:
                 log.warning("Sandbox hypervisor could not read EC2: %s", error.message)
             except Exception:
                 log.exception("Sandbox hypervisor failed a round")
-            await asyncio.sleep(POLL_SECONDS)
+            delay = FAST_POLL_SECONDS if loop.time() < fast_until else IDLE_POLL_SECONDS
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._nudged.wait(), delay)
+            if self._nudged.is_set():
+                fast_until = loop.time() + SETTLE_SECONDS
 
     async def _sync(self) -> None:
         for instance_id in self._reboots():

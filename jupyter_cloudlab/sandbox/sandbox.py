@@ -88,8 +88,9 @@ class Sandbox:
         await asyncio.to_thread(self._clear_leftovers)
         target = await self._endpoint.start()
         host = make_host(self._ssh_server, self.machines_dir)
-        self._hypervisor = Hypervisor(AwsClient(target), host, self._endpoint.reboots.take)
+        self._hypervisor = Hypervisor(AwsClient(target), host, self._endpoint.signals.take_reboots)
         self._hypervisor.start()
+        self._endpoint.signals.on_instance_change(self._hypervisor.nudge)
         self.network = SandboxNetwork(self._hypervisor, self.machines_dir)
         # So `jupyter cloudlab` in a terminal reaches this sandbox (fake keys, loopback only).
         self._endpoint_file.parent.mkdir(parents=True, exist_ok=True)
