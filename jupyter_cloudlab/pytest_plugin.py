@@ -22,16 +22,23 @@ from typing import Any
 import pytest
 
 
+def cloudlab_require(available: bool, reason: str, remedy: str) -> None:
+    """Skip when a tool the test needs is missing here; in CI that fails instead, never skips."""
+    if available:
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason}, and CI must not skip: {remedy}.")
+    pytest.skip(reason)
+
+
 def cloudlab_require_openssh() -> None:
-    """Skip when sshd can't run here; in CI a missing tool is a failure, never a skip."""
     from .sandbox.openssh_host import OpenSSHMachineHost
 
-    if OpenSSHMachineHost.available():
-        return
-    reason = "OpenSSH's sshd (and root, for its private mount namespace) is needed"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{reason}, and CI must not skip: install openssh-server.")
-    pytest.skip(reason)
+    cloudlab_require(
+        OpenSSHMachineHost.available(),
+        "OpenSSH's sshd (and root, for its private mount namespace) is needed",
+        "install openssh-server",
+    )
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import pytest
+from jupyter_cloudlab.pytest_plugin import cloudlab_require
 
 IP = "ip"
 _counter = itertools.count()
@@ -35,11 +35,11 @@ def available() -> bool:
 
 def require() -> None:
     """Skip where namespaces can't be made; in CI that is a failure (CI runs as root)."""
-    if available():
-        return
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail("CI must run the network-namespace tests: root, iproute2 and unshare")
-    pytest.skip("network namespaces need root, iproute2 (ip) and unshare")
+    cloudlab_require(
+        available(),
+        "network namespaces need root, iproute2 (ip) and unshare",
+        "run as root with iproute2 installed",
+    )
 
 
 def _ip(*args: str) -> None:

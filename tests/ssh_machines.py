@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import os
 import secrets
 import sys
 import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncssh
-import pytest
 
+from jupyter_cloudlab.pytest_plugin import cloudlab_require_openssh
 from jupyter_cloudlab.sandbox.machine_host import PoweredMachine
 from jupyter_cloudlab.sandbox.openssh_host import OpenSSHMachineHost
 from jupyter_cloudlab.ssh.connection import SSHTarget, connect
@@ -37,20 +38,17 @@ def base_python() -> str:
 
 
 def openssh_host(root: Path) -> OpenSSHMachineHost:
-    if not OpenSSHMachineHost.available():
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("CI must run the OpenSSH host: install openssh-server and run as root")
-        pytest.skip("OpenSSH host needs root, /usr/sbin/sshd and unshare")
+    cloudlab_require_openssh()
     return OpenSSHMachineHost(root, python_bin_dir=VENV_BIN)
 
 
 class Rig:
     """One sandbox machine behind real sshd, our client key and our host-key store."""
 
-    def __init__(self, root: Path, user: str) -> None:
+    def __init__(self, root: Path, user: str, host: OpenSSHMachineHost | None = None) -> None:
         self.root = root
         self.user = user
-        self.host = openssh_host(root / "machines")
+        self.host = host or openssh_host(root / "machines")
         self.client_key = asyncssh.generate_private_key("ssh-ed25519")
         self.host_keys = HostKeyStore(root / "host_keys.json")
         self.powered: PoweredMachine | None = None
@@ -78,13 +76,28 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(root: Path, user: str = "ubuntu") -> AsyncIterator[Rig]:
-    machine = Rig(root, user)
+async def rig(
+    root: Path, user: str = "ubuntu", host: OpenSSHMachineHost | None = None
+) -> AsyncIterator[Rig]:
+    """A powered machine (OpenSSH's sshd by default; HOST for another kind), off afterwards."""
+    machine = Rig(root, user, host)
     try:
         await machine.power_on()
         yield machine
     finally:
         await machine.host.close()
+
+
+async def gateway_kernelspecs(connection: asyncssh.SSHClientConnection, gateway: Any) -> dict:
+    """The kernelspecs the machine's gateway lists, fetched through a forward of CONNECTION."""
+    listener = await connection.forward_local_port("127.0.0.1", 0, "127.0.0.1", gateway.port)
+    try:
+        data = await asyncio.to_thread(
+            get_json, listener.get_port(), "/api/kernelspecs", gateway.token
+        )
+        return dict(data["kernelspecs"])
+    finally:
+        listener.close()
 
 
 def get_json(port: int, path: str, token: str) -> dict:

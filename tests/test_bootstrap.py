@@ -15,21 +15,11 @@ from jupyter_cloudlab.ssh.bootstrap import (
     bootstrap,
     fetch_gateway_log,
 )
-from tests.ssh_machines import LAYOUTS, VENV_BIN, base_python, get_json, rig
+from tests.ssh_machines import LAYOUTS, VENV_BIN, base_python, gateway_kernelspecs, rig
 
 NO_ENVS = BootstrapOptions(env_roots=())
 RESUME_BUDGET_S = 10.0
 """Generous for a slow shared 2-core CI box; bench/bootstrap.py measures the real figure."""
-
-
-async def _kernelspecs(connection, gateway) -> dict:
-    listener = await connection.forward_local_port("127.0.0.1", 0, "127.0.0.1", gateway.port)
-    try:
-        port = listener.get_port()
-        data = await asyncio.to_thread(get_json, port, "/api/kernelspecs", gateway.token)
-        return dict(data["kernelspecs"])
-    finally:
-        listener.close()
 
 
 @pytest.mark.parametrize("user", LAYOUTS)
@@ -45,7 +35,7 @@ async def test_fresh_then_reused_then_resumed_after_stop_start(tmp_path: Path, u
         assert marker.exists() and '"version": 2' in marker.read_text()
         assert (home / ".cloudlab" / "token").stat().st_mode & 0o077 == 0
         assert first.service == "setsid" and not first.reused
-        assert "python3" in await _kernelspecs(connection, first)
+        assert "python3" in await gateway_kernelspecs(connection, first)
 
         # When it runs again on the same boot, Then the running gateway is reused as is
         again = await bootstrap(connection, NO_ENVS)
@@ -57,7 +47,7 @@ async def test_fresh_then_reused_then_resumed_after_stop_start(tmp_path: Path, u
         connection = await machine.connect()
         started = time.monotonic()
         resumed = await bootstrap(connection, NO_ENVS)
-        specs = await _kernelspecs(connection, resumed)
+        specs = await gateway_kernelspecs(connection, resumed)
         elapsed = time.monotonic() - started
 
         # Then only the gateway is started again: no install, nothing re-checked, same token
@@ -92,7 +82,7 @@ async def test_machine_environments_become_kernels(tmp_path: Path) -> None:
 
         # Then the environment with ipykernel is a kernel, named after it; the other is not
         assert gateway.kernelspecs == ("env-pytorch",)
-        specs = await _kernelspecs(connection, gateway)
+        specs = await gateway_kernelspecs(connection, gateway)
         spec = specs["env-pytorch"]["spec"]
         assert spec["display_name"] == "Python 3 (PyTorch)"
         assert spec["argv"][0] == str(opt / "pytorch" / "bin" / "python")
@@ -106,7 +96,7 @@ async def test_machine_environments_become_kernels(tmp_path: Path) -> None:
         (opt / "pytorch").rmdir()
         again = await bootstrap(connection, BootstrapOptions(env_roots=(str(opt),)))
         assert again.reused and again.kernelspecs == ()
-        assert "env-pytorch" not in await _kernelspecs(connection, again)
+        assert "env-pytorch" not in await gateway_kernelspecs(connection, again)
         connection.close()
 
 
@@ -159,7 +149,7 @@ async def test_fresh_machine_installs_offline_from_a_wheelhouse(tmp_path: Path) 
         gateway = await bootstrap(connection, options)
         # Then it installed into ~/.cloudlab/venv from the uploaded wheels only, and serves
         assert gateway.installed
-        assert "python3" in await _kernelspecs(connection, gateway)
+        assert "python3" in await gateway_kernelspecs(connection, gateway)
         again = await bootstrap(connection, options)
         assert again.reused and not again.installed
         connection.close()

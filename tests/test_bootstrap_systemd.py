@@ -3,53 +3,32 @@ outlives the SSH session, comes back by itself after a reboot, and its log can b
 
 from __future__ import annotations
 
-import asyncio
-import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
+from jupyter_cloudlab.pytest_plugin import cloudlab_require
 from jupyter_cloudlab.ssh.bootstrap import BootstrapOptions, bootstrap, fetch_gateway_log
-from tests.ssh_machines import LAYOUTS, VENV_BIN, Rig, get_json
+from tests.ssh_machines import LAYOUTS, VENV_BIN, gateway_kernelspecs, rig
 from tests.systemd_machine import SystemdMachineHost, systemd_available
 
 NO_ENVS = BootstrapOptions(env_roots=())
 
 
-@asynccontextmanager
-async def systemd_rig(root: Path, user: str = "ubuntu") -> AsyncIterator[Rig]:
-    if not systemd_available():
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("CI must boot a systemd machine: install systemd and run as root")
-        pytest.skip("a systemd machine needs root, systemd, sshd and unshare")
-    machine = Rig(root, user)
-    host = SystemdMachineHost(root / "machines", python_bin_dir=VENV_BIN)
-    machine.host = host
-    try:
-        await machine.power_on()
-        yield machine
-    finally:
-        await host.close()
-
-
-async def _kernelspecs(connection, gateway) -> dict:
-    listener = await connection.forward_local_port("127.0.0.1", 0, "127.0.0.1", gateway.port)
-    try:
-        data = await asyncio.to_thread(
-            get_json, listener.get_port(), "/api/kernelspecs", gateway.token
-        )
-        return dict(data["kernelspecs"])
-    finally:
-        listener.close()
+def systemd_host(root: Path) -> SystemdMachineHost:
+    cloudlab_require(
+        systemd_available(),
+        "a systemd machine needs root, systemd, sshd and unshare",
+        "install systemd and openssh-server, run as root",
+    )
+    return SystemdMachineHost(root / "machines", python_bin_dir=VENV_BIN)
 
 
 @pytest.mark.parametrize("user", LAYOUTS)
 async def test_gateway_is_a_systemd_unit_that_survives_sessions_and_reboots(
     tmp_path: Path, user: str
 ) -> None:
-    async with systemd_rig(tmp_path, user) as machine:
+    async with rig(tmp_path, user, systemd_host(tmp_path)) as machine:
         host = machine.host
         assert isinstance(host, SystemdMachineHost)
         # Given a machine whose init is systemd and whose user may run systemctl
@@ -63,7 +42,7 @@ async def test_gateway_is_a_systemd_unit_that_survives_sessions_and_reboots(
         unit = "cloudlab-gateway-root.service"  # the machine user is a uid-0 alias here
         assert await host.systemctl(machine.instance_id, "is-active", unit) == "active"
         assert await host.systemctl(machine.instance_id, "is-enabled", unit) == "enabled"
-        assert "python3" in await _kernelspecs(connection, first)
+        assert "python3" in await gateway_kernelspecs(connection, first)
 
         # When the SSH session ends, Then systemd keeps the gateway running
         connection.close()
@@ -81,7 +60,7 @@ async def test_gateway_is_a_systemd_unit_that_survives_sessions_and_reboots(
         resumed = await bootstrap(connection, NO_ENVS)
         assert resumed.reused and not resumed.installed and resumed.service == "systemd"
         assert (resumed.port, resumed.token) == (first.port, first.token)
-        assert "python3" in await _kernelspecs(connection, resumed)
+        assert "python3" in await gateway_kernelspecs(connection, resumed)
 
         # And its log (systemd appends the gateway's output to it) can be fetched over SSH
         assert "Jupyter Server" in await fetch_gateway_log(connection)

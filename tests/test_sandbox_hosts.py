@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import asyncssh
 import pytest
 
+from jupyter_cloudlab.pytest_plugin import cloudlab_require_openssh
 from jupyter_cloudlab.sandbox.asyncssh_host import AsyncsshMachineHost
 from jupyter_cloudlab.sandbox.machine_disk import KEYS_BEGIN, KEYS_END, marked_pids
 from jupyter_cloudlab.sandbox.machine_host import MACHINE_ENV_MARKER, PoweredMachine
@@ -21,10 +21,7 @@ PYBIN = "/opt/sandbox-python/bin"
 
 
 def _openssh_host(root: Path) -> OpenSSHMachineHost:
-    if not OpenSSHMachineHost.available():
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("CI must run the OpenSSH host: install openssh-server and run as root")
-        pytest.skip("OpenSSH host needs root, /usr/sbin/sshd and unshare")
+    cloudlab_require_openssh()
     return OpenSSHMachineHost(root, python_bin_dir=PYBIN)
 
 
