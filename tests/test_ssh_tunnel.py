@@ -1,4 +1,5 @@
-"""The supervised tunnel against real sshd: heals on the same local port, binds loopback only."""
+"""The supervised tunnel against real sshd: heals on the same local port, binds loopback only;
+and closing it waits for a forward process that is still ending."""
 
 from __future__ import annotations
 
@@ -93,3 +94,59 @@ async def test_tunnel_heals_after_sshd_restart_on_the_same_local_port(tmp_path: 
         assert tunnel.state == "down"
         with pytest.raises(OSError):
             await asyncio.open_connection("127.0.0.1", port)
+
+
+class _Connection:
+    """The control connection's surface the tunnel uses: close and wait_closed."""
+
+    def __init__(self) -> None:
+        self._closed = asyncio.Event()
+
+    def close(self) -> None:
+        self._closed.set()
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+
+class _SlowForward:
+    """A forward process that takes a moment to end once closed, as ssh after SIGTERM does."""
+
+    local_port = 1
+
+    def __init__(self) -> None:
+        self.ended = asyncio.Event()
+
+    def close(self) -> None:
+        asyncio.get_running_loop().call_later(0.5, self.ended.set)
+
+    async def wait_closed(self) -> None:
+        await self.ended.wait()
+
+
+async def test_closing_while_a_dropped_forward_ends_still_waits_for_it() -> None:
+    # Given a tunnel whose forward is a separate process (as OpenSSH's client is)
+    connection, forward, sessions = _Connection(), _SlowForward(), 0
+
+    async def open_session():
+        nonlocal sessions
+        sessions += 1
+        if sessions > 1:  # the machine is gone: reconnecting never succeeds
+            await asyncio.Event().wait()
+        return connection, RemoteGateway(port=2, token="t")
+
+    async def start_forward(*_: object) -> _SlowForward:
+        return forward
+
+    tunnel = Tunnel(open_session, lambda *_: None, start_forward)
+    await tunnel.open()
+
+    # When the connection drops (the supervisor starts ending the forward) and the tunnel is
+    # closed before the forward's process has ended
+    connection.close()
+    await asyncio.sleep(0.1)
+    assert not forward.ended.is_set()
+    await tunnel.close()
+
+    # Then close() returned only once the forward's process had ended: nothing outlives it
+    assert forward.ended.is_set()

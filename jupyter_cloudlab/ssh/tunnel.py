@@ -69,6 +69,7 @@ class Tunnel:
         self._connection: asyncssh.SSHClientConnection | None = None
         self._listener: asyncssh.SSHListener | None = None
         self._forward: Forward | None = None
+        self._ending: list[Forward | asyncssh.SSHClientConnection] = []
         self._supervisor: asyncio.Task[None] | None = None
         self._closing = False
         self.local_port: int | None = None
@@ -144,18 +145,25 @@ class Tunnel:
                 end.cancel()
 
     async def _end_transport(self) -> None:
-        """Close the forward and the connection, and wait (briefly) until both are gone."""
+        """Close the forward and the connection, and wait (briefly) until both are gone.
+
+        What a cancelled call was waiting for (the supervisor cancelled by close() while it ended
+        a dropped transport) stays in `_ending`, so the next call still waits for it: otherwise
+        OpenSSH's forward process would outlive the tunnel unobserved.
+        """
         if self._listener is not None:
             self._listener.close()
             self._listener = None
         forward, self._forward = self._forward, None
-        if forward is not None:
-            forward.close()
-        if self._connection is not None:
-            self._connection.close()
+        for transport in (forward, self._connection):
+            if transport is not None:
+                transport.close()
+                if transport not in self._ending:
+                    self._ending.append(transport)
+        ending = list(self._ending)
         with contextlib.suppress(Exception):
-            ends = [c.wait_closed() for c in (forward, self._connection) if c is not None]
-            await asyncio.wait_for(asyncio.gather(*ends), 5)
+            await asyncio.wait_for(asyncio.gather(*(t.wait_closed() for t in ending)), 5)
+        self._ending = [t for t in self._ending if t not in ending]
 
     def _set_state(self, state: str, gateway: RemoteGateway | None) -> None:
         self.state = state
