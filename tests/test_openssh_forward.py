@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncssh
 import pytest
 
 from jupyter_cloudlab.sandbox.machine_disk import kill_marked
+from jupyter_cloudlab.ssh.openssh_forward import OpenSSHForwarding, openssh_client
 from tests.kernel_helpers import RemoteServer, open_kernel_channel, start_remote_server
 from tests.processes import processes_with
 from tests.ssh_machines import openssh_host
@@ -109,3 +111,37 @@ async def _channel(server: RemoteServer, kernel_id: str) -> Any:
         return await websocket_connect(request, **kwargs)
 
     return await open_kernel_channel(ws_fetch, kernel_id, session_id=secrets.token_hex(8))
+
+
+async def test_a_forward_cancelled_while_starting_leaves_no_process(tmp_path: Path) -> None:
+    # Given an "sshd" that accepts connections and never answers (ssh waits for its banner)
+    silent = await asyncio.start_server(lambda *_: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    instance_id = f"i-0{secrets.token_hex(8)}"
+    host_key = asyncssh.generate_private_key("ssh-ed25519").convert_to_public()
+
+    class Connection:  # what the forward reads of the asyncssh connection that pinned the key
+        def get_extra_info(self, name: str) -> Any:
+            return {"peername": ("127.0.0.1", port), "username": "ubuntu"}[name]
+
+        def get_server_host_key(self) -> asyncssh.SSHKey:
+            return host_key
+
+    ssh = openssh_client()
+    assert ssh is not None, "CI installs openssh-client"
+    forwarding = OpenSSHForwarding(ssh, tmp_path / "id_ed25519", tmp_path / "known_hosts")
+    starting = asyncio.create_task(forwarding.starter(instance_id)(Connection(), 8888, None))
+    try:
+        # When the tunnel is closed while its forward is still starting
+        deadline = time.monotonic() + 10
+        while not processes_with(instance_id):
+            assert time.monotonic() < deadline, "the forward never started"
+            await asyncio.sleep(0.05)
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+
+        # Then neither the guard nor ssh is left running
+        assert processes_with(instance_id) == []
+    finally:
+        silent.close()

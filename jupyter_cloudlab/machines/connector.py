@@ -77,9 +77,13 @@ class MachineConnector:
     async def disconnect(self, machine_id: str, forget: bool = True) -> None:
         """Close the link; `forget`: its kernels end too (stop, terminate)."""
         self._gateways.remove(machine_id)
-        link = self._links.pop(machine_id, None)
+        link = self._links.get(machine_id)
         if link is not None:
+            # Registered until closed: a close cancelled midway (a flow cancelled at shutdown)
+            # is finished by detach_all, so no forward process outlives the server unobserved.
             await link.close()
+            if self._links.get(machine_id) is link:
+                del self._links[machine_id]
         if forget:
             await self.forget_kernels(machine_id)
 

@@ -24,6 +24,7 @@ from .connection import KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL_SECONDS, SSHUnre
 from .tunnel import Forward, StartForward
 
 READY_TIMEOUT_SECONDS = 20
+STOP_TIMEOUT_SECONDS = 5
 # A pty session makes both ends "interactive", hence TCP_NODELAY: without it every forwarded
 # websocket round trip waits on Nagle + delayed ACK (~40 ms). The command just holds the session.
 HOLD_SESSION = "exec sleep 2147483647"
@@ -123,7 +124,14 @@ class OpenSSHForward:
             start_new_session=True,
         )
         forward = cls(process, local_port)
-        await forward._wait_listening()
+        try:
+            await forward._wait_listening()
+        except BaseException:
+            # It did not start, or the tunnel closed meanwhile: the process must not outlive us.
+            forward.close()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(asyncio.shield(process.wait()), STOP_TIMEOUT_SECONDS)
+            raise
         return forward
 
     @staticmethod
@@ -151,7 +159,6 @@ class OpenSSHForward:
         while not await _accepts(self.local_port):
             if self._process.returncode is not None or asyncio.get_running_loop().time() > deadline:
                 error = await self._stderr_tail()
-                self.close()
                 raise SSHUnreachable(f"OpenSSH's forward did not start: {error}")
             await asyncio.sleep(0.05)
 
