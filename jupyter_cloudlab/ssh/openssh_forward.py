@@ -28,6 +28,17 @@ STOP_TIMEOUT_SECONDS = 5
 # A pty session makes both ends "interactive", hence TCP_NODELAY: without it every forwarded
 # websocket round trip waits on Nagle + delayed ACK (~40 ms). The command just holds the session.
 HOLD_SESSION = "exec sleep 2147483647"
+# AES-GCM first: one AES-NI/ARMv8-AES pass per packet costs ssh and sshd about half the CPU of the
+# default chacha20-poly1305 (measured on a 50 MB output: 0.18 + 0.15 s -> 0.11 + 0.10 s for three).
+CIPHERS = ",".join(
+    (
+        "aes128-gcm@openssh.com",
+        "aes256-gcm@openssh.com",
+        "chacha20-poly1305@openssh.com",
+        "aes128-ctr",
+        "aes256-ctr",
+    )
+)
 
 
 def openssh_client() -> str | None:
@@ -152,6 +163,7 @@ class OpenSSHForward:
             f"ServerAliveCountMax={KEEPALIVE_COUNT_MAX}",
             "ConnectTimeout=15",
             "LogLevel=ERROR",
+            f"Ciphers={CIPHERS}",
         ]
 
     async def _wait_listening(self) -> None:
