@@ -314,11 +314,19 @@ class KernelChannel:
 
 
 async def open_kernel_channel(
-    jp_ws_fetch: Any, kernel_id: str, *, v1: bool = True, session_id: str | None = None
+    jp_ws_fetch: Any,
+    kernel_id: str,
+    *,
+    v1: bool = True,
+    session_id: str | None = None,
+    max_message_size: int | None = None,
 ) -> KernelChannel:
-    """Open a kernel's channels on the local server like JupyterLab 4 (v1) or older (legacy)."""
+    """Open a kernel's channels on the local server like JupyterLab 4 (v1) or older (legacy).
+    ``max_message_size``: past tornado's 10 MiB default, as a browser has no such limit."""
     params = {"session_id": session_id or secrets.token_hex(8)}
     kwargs: dict[str, Any] = {"subprotocols": [V1_PROTOCOL]} if v1 else {}
+    if max_message_size is not None:
+        kwargs["max_message_size"] = max_message_size
     ws = await jp_ws_fetch("api", "kernels", kernel_id, "channels", params=params, **kwargs)
     return KernelChannel(ws)
 

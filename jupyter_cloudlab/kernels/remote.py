@@ -12,18 +12,15 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
-from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from .gateways import Gateway
+from .upstream import HandshakeRejected, UpstreamSocket
 
 # Timeouts (seconds). Requests cross an SSH forward to another continent at worst; a kernel start
 # may wait on a cold disk (EBS volumes restored from snapshots are slow on first read).
 CONNECT_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 30.0
 KERNEL_START_TIMEOUT = 120.0
-# Kernel outputs (plots, widget state) reach the browser unbounded from a local kernel too; the
-# tornado default (10 MiB) would cut the upstream link on one large figure.
-UPSTREAM_MAX_MESSAGE_SIZE = 1024 * 1024 * 1024
 # Pings on the upstream hop find a dead forward in seconds rather than at the next TCP timeout.
 UPSTREAM_PING_INTERVAL = 15.0
 UPSTREAM_PING_TIMEOUT = 30.0
@@ -160,37 +157,30 @@ class RemoteServerClient:
         session_id: str,
         subprotocols: list[str],
         resume_after: str | None = None,
-    ) -> WebSocketClientConnection:
+    ) -> UpstreamSocket:
         """Open the kernel's websocket with the browser's session id and subprotocol offer.
 
         The session id must be the browser's: the gateway buffers output per (kernel, session)
         while nobody listens and replays it only to the same session. ``resume_after``: the
         msg_id of the last frame the browser got; the gateway first resends what it sent after
-        that one (lost when the link died without a close).
+        that one (lost when the link died without a close). Messages have no size limit (a local
+        kernel's outputs have none either; tornado's client would cut the link past 10 MiB).
         """
         url = self.channels_url(kernel_id, session_id, resume_after)
-        request = HTTPRequest(
-            url,
-            headers=self._headers(),
-            connect_timeout=CONNECT_TIMEOUT,
-            request_timeout=REQUEST_TIMEOUT,
-        )
         try:
-            connection = await websocket_connect(
-                request,
-                subprotocols=subprotocols or None,
+            return await UpstreamSocket.open(
+                url,
+                self._headers(),
+                subprotocols,
+                timeout=CONNECT_TIMEOUT,
                 ping_interval=UPSTREAM_PING_INTERVAL,
                 ping_timeout=UPSTREAM_PING_TIMEOUT,
-                max_message_size=UPSTREAM_MAX_MESSAGE_SIZE,
             )
-        except HTTPClientError as e:
-            raise RemoteServerError(e.code, f"websocket {url}: {e.message}") from e
-        except OSError as e:
-            raise RemoteServerError(599, f"websocket {url}: {e}") from e
-        # Tornado leaves Nagle on for websockets: small frames then wait for ACKs (~40 ms each).
-        if connection.protocol is not None:
-            connection.protocol.set_nodelay(True)
-        return connection
+        except HandshakeRejected as e:
+            message = _error_message(e.body) or f"HTTP {e.status_code}"
+            raise RemoteServerError(e.status_code, f"websocket {url}: {message}") from e
+        except (OSError, TimeoutError) as e:
+            raise RemoteServerError(599, f"websocket {url}: {e or 'timed out'}") from e
 
 
 def _error_message(body: bytes) -> str | None:

@@ -8,7 +8,8 @@ For a remote kernel the browser's socket is joined to the gateway's socket for t
   kernel_info never answers.
 * The upstream uses the browser's ``session_id``: the gateway buffers output per kernel and
   session while no client listens, and replays it only to that session.
-* Frames pass through untouched, both ways, text and binary; no re-serialisation.
+* Frames pass through untouched, both ways, text and binary; no re-serialisation. A large output
+  passes while it arrives rather than after (relay_output.py).
 * When the upstream drops (tunnel cut, sshd restarted) the browser's socket stays open and the
   relay reconnects upstream with the same session id while the kernel's machine is ours: the
   gateway then replays what the kernel produced meanwhile, in order, so the browser sees no gap.
@@ -25,16 +26,17 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 from tornado import web
 from tornado.ioloop import IOLoop
-from tornado.websocket import WebSocketClientConnection, WebSocketClosedError
+from tornado.websocket import WebSocketClosedError
 
-from .frames import frame_msg_id
+from .relay_output import BrokenMessage, BrowserOutput
 from .remote import RemoteServerError
 from .remote_kernel import RemoteKernel
+from .upstream import UpstreamSocket
 
 # An upstream opened in prepare() whose browser handshake then failed (origin check, client gone)
 # would otherwise stay open forever.
@@ -60,13 +62,12 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
         weakref.WeakValueDictionary()
     )
 
-    _upstream: WebSocketClientConnection | None = None
+    _upstream: UpstreamSocket | None = None
+    _output: BrowserOutput | None = None
     _pump: asyncio.Task[None] | None = None
     _relay_started = False
     _relay_closed = False
     _pending: list[str | bytes] | None = None
-    _last_msg_id: str | None = None
-    """The msg_id of the last frame delivered to the browser (where a reconnect resumes)."""
     reconnects = 0
     """How many times the upstream was re-established (for logs and tests)."""
 
@@ -123,6 +124,7 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
             self._close_relay(1011, "upstream kernel connection closed")
             return
         self._relay_started = True
+        self._output = BrowserOutput(self.websocket_handler, self.kernel_ws_protocol)
         self._pump = asyncio.create_task(self._relay(self._upstream))
 
     def disconnect(self) -> None:  # type: ignore[override]
@@ -149,20 +151,14 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
         self._send_upstream(incoming_msg)
 
     def _send_upstream(self, frame: str | bytes) -> None:
-        upstream = self._upstream
-        if upstream is None:
-            return
-        try:
-            future = upstream.write_message(frame, binary=isinstance(frame, bytes))
-        except WebSocketClosedError:
-            return  # the relay sees the close and reconnects
-        future.add_done_callback(_ignore_closed)
+        if self._upstream is not None:
+            self._upstream.write_message(frame)  # a closed one drops it: the relay reconnects
 
     # -- relay ----------------------------------------------------------------------------------
 
-    async def _relay(self, upstream: WebSocketClientConnection) -> None:
+    async def _relay(self, upstream: UpstreamSocket) -> None:
         """Copy gateway frames to the browser; re-establish the upstream whenever it drops."""
-        current: WebSocketClientConnection | None = upstream
+        current: UpstreamSocket | None = upstream
         while current is not None:
             browser_gone = await self._pump_upstream(current)
             if self._relay_closed or browser_gone:
@@ -177,32 +173,25 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
         if not self._relay_closed:
             self._close_relay(1011, "upstream kernel connection closed")
 
-    async def _pump_upstream(self, upstream: WebSocketClientConnection) -> bool:
-        """Copy frames until the upstream closes; True when the browser side went away."""
-        flushing: asyncio.Future[None] | None = None
+    async def _pump_upstream(self, upstream: UpstreamSocket) -> bool:
+        """Copy messages until the upstream closes; True when the relay should end (the browser
+        went away, or a message it was given can't be finished)."""
+        output = self._output
+        assert output is not None
         try:
-            while True:
-                message = await upstream.read_message()
-                if message is None:
-                    return False
-                # One frame may flush to the browser while the next is read from upstream;
-                # waiting for the previous flush passes the browser's back-pressure on upstream.
-                if flushing is not None:
-                    await flushing
-                flushing = self.websocket_handler.write_message(
-                    message, binary=isinstance(message, bytes)
-                )
-                flushing.add_done_callback(_ignore_closed)  # the last one may never be awaited
-                msg_id = frame_msg_id(message, self.kernel_ws_protocol)
-                if msg_id is not None:
-                    self._last_msg_id = msg_id
+            while (piece := await upstream.receive()) is not None:
+                await output.feed(piece)
         except WebSocketClosedError:
+            return True
+        except BrokenMessage as e:
+            self._close_relay(1011, str(e))
             return True
         except Exception:
             self.log.exception("Relay of kernel %s failed", self.kernel_id)
-            return False
+        output.upstream_lost()
+        return False
 
-    async def _reconnect(self) -> WebSocketClientConnection | None:
+    async def _reconnect(self) -> UpstreamSocket | None:
         """Open a new upstream with the same session id, retrying while the kernel is ours.
 
         Returns None when the relay was closed instead (machine gone, kernel gone, browser left).
@@ -220,7 +209,7 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
                 return None
             try:
                 upstream = await rk.client.connect_channels(
-                    rk.kernel_id, self.session.session, protocols, self._last_msg_id
+                    rk.kernel_id, self.session.session, protocols, self._resume_after()
                 )
             except RemoteServerError as e:
                 if e.status_code == 404:
@@ -242,6 +231,10 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
             return upstream
         return None
 
+    def _resume_after(self) -> str | None:
+        """The msg_id of the last message the browser got whole (where the gateway resumes)."""
+        return self._output.last_msg_id if self._output is not None else None
+
     def _close_relay(self, code: int | None, reason: str | None) -> None:
         """Close both hops once. ``code`` None: the browser already closed its side."""
         if self._relay_closed:
@@ -254,7 +247,7 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
         if self.remote_kernel is not None:
             self.remote_kernel.remove_closer(self._close_relay)
         if self._upstream is not None:
-            self._upstream.close(1000, "client disconnected" if code is None else None)
+            self._upstream.close(1000, "client disconnected")
         if code is not None and self.websocket_handler.ws_connection is not None:
             code = code if code in _FORWARDABLE_CLOSE_CODES else 1011
             self.log.info("Closing browser socket of kernel %s: %s", self.kernel_id, reason)
@@ -266,9 +259,3 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
         if not self._relay_started and not self._relay_closed:
             self.log.debug("Browser never completed its handshake; closing upstream")
             self._close_relay(None, None)
-
-
-def _ignore_closed(future: asyncio.Future[Any]) -> None:
-    """Retrieve a send's exception so a send racing a close doesn't log as never retrieved."""
-    if not future.cancelled():
-        future.exception()

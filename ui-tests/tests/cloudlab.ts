@@ -151,6 +151,39 @@ export class CloudLabHelper {
     await expect(this.machine(name)).toHaveCount(1, { timeout: 30_000 });
   }
 
+  /**
+   * Record every state the machine's row shows from now on, however briefly
+   * (a sandbox reboot can be over between two polls); returns a reader.
+   */
+  async watchStates(name: string): Promise<() => Promise<string[]>> {
+    const key = `cloudlabStates:${name}`;
+    await this.page.evaluate(
+      ({ name, key }) => {
+        const seen: string[] = [];
+        (window as any)[key] = seen;
+        const record = () => {
+          const state = document
+            .querySelector(
+              `[data-testid="cloudlab-machine"][data-name="${name}"]`
+            )
+            ?.getAttribute('data-state');
+          if (state && seen[seen.length - 1] !== state) {
+            seen.push(state);
+          }
+        };
+        record();
+        new MutationObserver(record).observe(document.body, {
+          subtree: true,
+          childList: true,
+          attributes: true,
+          attributeFilter: ['data-state']
+        });
+      },
+      { name, key }
+    );
+    return () => this.page.evaluate(key => (window as any)[key], key);
+  }
+
   /** The machine's id (for REST clean-up). */
   async machineId(name: string): Promise<string | null> {
     return this.machine(name).getAttribute('data-machine-id');

@@ -3,6 +3,8 @@ import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { CloudLabHelper } from './cloudlab';
 
 const NAME = 'ui-box';
+const LARGE_OUTPUT_LINES = 250_000;
+const LARGE_OUTPUT = `print(''.join(f'{i:07d}\\n' for i in range(${LARGE_OUTPUT_LINES})), end='')`;
 
 test.describe('walking skeleton (sandbox)', () => {
   test('launch a machine, run a cell on it, reboot, stop and terminate it', async ({
@@ -50,14 +52,25 @@ test.describe('walking skeleton (sandbox)', () => {
       );
       expect(output).toContain('cloudlab');
       expect(output.trim()).not.toBe('/root');
+
+      // And a 2 MB output (relayed in pieces while it arrives) shows whole, in order
+      await page.notebook.setCell(1, 'code', LARGE_OUTPUT);
+      await page.notebook.runCell(1);
+      const lines = ((await page.notebook.getCellTextOutput(1)) ?? [])
+        .join('')
+        .trim()
+        .split('\n');
+      expect(lines.length).toBe(LARGE_OUTPUT_LINES);
+      expect(lines.every((line, i) => Number(line) === i)).toBe(true);
       await page.notebook.close(true);
 
       // When the machine is rebooted (after confirming)
       await cloudlab.openPanel();
+      const states = await cloudlab.watchStates(NAME);
       await cloudlab.reboot(NAME);
 
       // Then it shows rebooting, and comes back ready and connected with its kernels
-      await cloudlab.waitForState(NAME, 'rebooting', 30_000);
+      await expect.poll(states, { timeout: 30_000 }).toContain('rebooting');
       await cloudlab.waitForState(NAME, 'ready', 120_000);
       await cloudlab.waitForConnection(NAME, 'up');
       await cloudlab.openLauncher();
