@@ -101,5 +101,6 @@ async def spot_prices(ec2: AwsClient, instance_types: list[str]) -> dict[str, fl
     lowest: dict[str, float] = {}
     for entry in history.get("SpotPriceHistory", []):
         name, price = entry["InstanceType"], float(entry["SpotPrice"])
-        lowest[name] = min(price, lowest.get(name, price))
+        if price > 0:  # a zero is no offer (moto's history has them), not a free machine
+            lowest[name] = min(price, lowest.get(name, price))
     return lowest

@@ -30,6 +30,11 @@ describe('format', () => {
     expect(formatPrice(1.006, trans)).toBe('$1.006/h');
     expect(formatPrice(0.0208, trans)).toBe('$0.0208/h');
     expect(formatPrice(null, trans)).toBe('');
+    // Whole amounts keep no dangling decimal point
+    expect(formatPrice(2, trans)).toBe('$2/h');
+    expect(formatPrice(0.5, trans)).toBe('$0.5/h');
+    expect(formatPrice(0.00001, trans)).toBe('$0.00001/h');
+    expect(formatPrice(0, trans)).toBe('$0/h');
   });
 
   it('labels an instance type with vCPU, memory, GPU and price', () => {

@@ -48,8 +48,13 @@ export function formatPrice(
   if (typeof price !== 'number' || !Number.isFinite(price)) {
     return '';
   }
-  const digits = price < 1 ? 4 : 3;
-  return trans.__('$%1/h', price.toFixed(digits).replace(/0+$/, ''));
+  // Four decimals below $1, more for tiny amounts (the sandbox's spot prices), never "$0".
+  const digits =
+    price >= 1
+      ? 3
+      : Math.min(10, Math.max(4, 1 - Math.floor(Math.log10(price || 1))));
+  const shown = price.toFixed(digits).replace(/0+$/, '').replace(/\.$/, '');
+  return trans.__('$%1/h', shown);
 }
 
 /** Memory as AWS lists it (22888 MiB) reads better whole: "22 GiB". */
