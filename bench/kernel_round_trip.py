@@ -347,12 +347,12 @@ def main() -> None:
     for label, m in rows:
         print(f"  {label} {m['many']:8.1f} | {m['one']:8.1f}")
     print(f"  b/a {b['many'] / a['many']:.2f} | {b['one'] / a['one']:.2f}")
+    if c:
+        print(f"  c/a {c['many'] / a['many']:.2f} | {c['one'] / a['one']:.2f}")
     # Everything runs on this one host here (on AWS the machine's half runs on the machine): when
     # the busy cores reach the host's count, (b) waits on CPU, not on the path.
     busy = ", ".join(f"{label.split()[0]} {m['many_cores_busy']:.1f}" for label, m in rows)
     print(f"  cores busy during 20 x 1 MB: {busy} (this host has {os.cpu_count()})")
-    if c:
-        print(f"  c/a {c['many'] / a['many']:.2f} | {c['one'] / a['one']:.2f}")
     print(
         f"single {args.big_mb} MB output delivered: (a) {a['big_delivered']}  (b) {b['big_delivered']}"
     )

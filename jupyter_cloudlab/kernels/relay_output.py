@@ -26,6 +26,7 @@ from .frames import V1_PROTOCOL, frame_msg_id
 from .upstream import Piece
 
 STREAM_AFTER_BYTES = 256 * 1024
+_TEXT = 0x1
 _BINARY = 0x2
 _CONTINUATION = 0x0
 
@@ -83,9 +84,14 @@ class BrowserOutput:
             raise BrokenMessage(self._broken_reason())
         message = b"".join(self._parts) if binary else "".join(self._parts)
         self._parts, self._size = [], 0
-        await self._wait_flushed()
-        self._flushing = self._handler.write_message(message, binary=binary)
-        self._flushing.add_done_callback(_ignore_closed)  # the last one may never be awaited
+        if self._writes_frames():
+            # As write_message would, minus the task it starts per message (per frame latency).
+            data = message if isinstance(message, bytes) else message.encode()
+            await self._write_frame(data, _BINARY if binary else _TEXT, fin=True)
+        else:
+            await self._wait_flushed()
+            self._flushing = self._handler.write_message(message, binary=binary)
+            self._flushing.add_done_callback(_ignore_closed)  # the last may never be awaited
         self.last_msg_id = frame_msg_id(message, self._protocol) or self.last_msg_id
 
     async def _start_streaming(self) -> None:
@@ -120,23 +126,28 @@ class BrowserOutput:
             self._streaming = None
 
     def _can_stream(self) -> bool:
-        # Fragments are written below tornado's message API; with permessage-deflate (off in
-        # jupyter_server unless configured) a message is compressed whole, so it stays whole.
+        return self._protocol == V1_PROTOCOL and self._writes_frames()
+
+    def _writes_frames(self) -> bool:
+        """Whether frames can be written below tornado's message API: not with permessage-deflate
+        (off in jupyter_server unless configured), which compresses a message whole."""
         connection = self._handler.ws_connection
         return (
-            self._protocol == V1_PROTOCOL
-            and isinstance(connection, WebSocketProtocol13)
+            isinstance(connection, WebSocketProtocol13)
             and getattr(connection, "_compressor", None) is None
         )
 
     async def _write_fragment(self, data: bytes, first: bool, fin: bool) -> None:
+        await self._write_frame(data, _BINARY if first else _CONTINUATION, fin)
+
+    async def _write_frame(self, data: bytes, opcode: int, fin: bool) -> None:
         await self._wait_flushed()
         connection = self._handler.ws_connection
         if connection is None or connection.is_closing():
             raise WebSocketClosedError()
         assert isinstance(connection, WebSocketProtocol13)
         try:
-            future = connection._write_frame(fin, _BINARY if first else _CONTINUATION, data)
+            future = connection._write_frame(fin, opcode, data)
         except StreamClosedError as e:
             raise WebSocketClosedError() from e
         future.add_done_callback(_ignore_closed)
@@ -145,7 +156,7 @@ class BrowserOutput:
     async def _wait_flushed(self) -> None:
         """One write in flight: the next piece is read from upstream while this one flushes."""
         flushing, self._flushing = self._flushing, None
-        if flushing is not None:
+        if flushing is not None and not flushing.done():
             try:
                 await flushing
             except StreamClosedError as e:

@@ -1,0 +1,120 @@
+"""The relay's upstream websocket against a gateway on loopback that misbehaves on purpose.
+
+The gateway here is a small websocket server (wsproto over asyncio, the real protocol on a real
+socket), so a test can make it answer an upgrade with 404, go silent, or send a large message
+slowly: things the real jupyter_server only does by accident.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, BytesMessage, RejectConnection, RejectData, Request
+
+from jupyter_cloudlab.kernels.upstream import HandshakeRejected, UpstreamSocket
+
+Gateway = Callable[[asyncio.StreamReader, asyncio.StreamWriter, WSConnection], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def gateway(behaviour: Gateway | None, accept: bool = True) -> AsyncIterator[str]:
+    """A websocket server on 127.0.0.1; yields its channels URL."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = WSConnection(ConnectionType.SERVER)
+        while True:
+            connection.receive_data(await reader.read(65536))
+            requests = [e for e in connection.events() if isinstance(e, Request)]
+            if requests:
+                break
+        if not accept:
+            body = b'{"message": "Kernel does not exist: k-1"}'
+            headers = [(b"content-length", str(len(body)).encode())]
+            writer.write(connection.send(RejectConnection(404, headers, has_body=True)))
+            writer.write(connection.send(RejectData(body)))
+            await writer.drain()
+            writer.close()
+            return
+        writer.write(connection.send(AcceptConnection(subprotocol=requests[0].subprotocols[0])))
+        if behaviour is not None:
+            await behaviour(reader, writer, connection)
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"ws://127.0.0.1:{port}/api/kernels/k-1/channels?session_id=s-1"
+    finally:
+        server.close()
+
+
+def open_upstream(
+    url: str, ping_interval: float = 15, ping_timeout: float = 30
+) -> Awaitable[UpstreamSocket]:
+    return UpstreamSocket.open(
+        url,
+        {"Authorization": "token t"},
+        ["v1.kernel.websocket.jupyter.org"],
+        5,
+        ping_interval,
+        ping_timeout,
+    )
+
+
+async def test_a_refused_upgrade_says_the_status_and_message() -> None:
+    async with gateway(None, accept=False) as url:
+        with pytest.raises(HandshakeRejected) as refused:
+            await open_upstream(url)
+    assert refused.value.status_code == 404
+    assert b"Kernel does not exist" in refused.value.body
+
+
+async def test_a_large_message_arrives_in_pieces_while_it_is_sent() -> None:
+    # Given a gateway that sends a 4 MB message in eight parts, half a second apart
+    total = 4 * 1024 * 1024
+    sent = asyncio.Event()
+
+    async def slow(_r: asyncio.StreamReader, w: asyncio.StreamWriter, c: WSConnection) -> None:
+        frame = c.send(BytesMessage(bytes(i % 251 for i in range(total))))
+        step = len(frame) // 8 + 1
+        for start in range(0, len(frame), step):
+            w.write(frame[start : start + step])
+            await w.drain()
+            await asyncio.sleep(0.5)
+        sent.set()
+        await asyncio.sleep(1)
+
+    async with gateway(slow) as url:
+        upstream = await open_upstream(url)
+        # Then the first piece is there before the gateway has sent the rest
+        first = await asyncio.wait_for(upstream.receive(), 10)
+        assert first is not None and first.first and not first.last
+        assert not sent.is_set()
+        # And the pieces make up the message, byte for byte
+        pieces = [first]
+        while not pieces[-1].last:
+            piece = await asyncio.wait_for(upstream.receive(), 10)
+            assert piece is not None
+            pieces.append(piece)
+        data = b"".join(p.data for p in pieces if isinstance(p.data, bytes))
+        assert data == bytes(i % 251 for i in range(total))
+        upstream.close()
+
+
+async def test_a_silent_gateway_is_given_up_after_the_ping_timeout() -> None:
+    # Given a gateway that accepts, then never answers anything (a link that died without a FIN)
+    async def silent(_r: asyncio.StreamReader, _w: asyncio.StreamWriter, _c: WSConnection) -> None:
+        await asyncio.sleep(30)
+
+    async with gateway(silent) as url:
+        upstream = await open_upstream(url, ping_interval=0.2, ping_timeout=1.0)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        # Then the socket ends by itself within about the ping timeout, as an abnormal closure
+        assert await asyncio.wait_for(upstream.receive(), 10) is None
+        assert loop.time() - started < 3
+        assert upstream.close_code == 1006
