@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections import deque
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -49,7 +50,7 @@ class HandshakeRejected(Exception):
 class Piece:
     """Part of a message from the gateway, in arrival order."""
 
-    data: bytes | str
+    data: bytes | bytearray | str
     first: bool
     """It starts a message."""
     last: bool
@@ -57,7 +58,7 @@ class Piece:
 
     @property
     def binary(self) -> bool:
-        return isinstance(self.data, bytes)
+        return not isinstance(self.data, str)
 
 
 class UpstreamSocket:
@@ -76,7 +77,7 @@ class UpstreamSocket:
         self._reader = reader
         self._writer = writer
         self._connection = connection
-        self._events = events
+        self._events = deque(events)
         self._in_message = False
         self.selected_subprotocol = subprotocol
         self.close_code: int | None = None
@@ -124,7 +125,7 @@ class UpstreamSocket:
         """The next piece of a message; None once the socket is closed (see ``close_code``)."""
         while True:
             while self._events:
-                piece = self._handle(self._events.pop(0))
+                piece = self._handle(self._events.popleft())
                 if piece is not None:
                     return piece
             if self.close_code is not None:
@@ -148,8 +149,7 @@ class UpstreamSocket:
 
     def _handle(self, event: Event) -> Piece | None:
         if isinstance(event, BytesMessage | TextMessage):
-            data = bytes(event.data) if isinstance(event, BytesMessage) else event.data
-            piece = Piece(data, first=not self._in_message, last=event.message_finished)
+            piece = Piece(event.data, first=not self._in_message, last=event.message_finished)
             self._in_message = not event.message_finished
             return piece
         if isinstance(event, Ping):
