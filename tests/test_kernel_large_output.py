@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 
 from jupyter_cloudlab.kernels.websocket import CloudLabWebsocketConnection
 from tests.api_helpers import api_json, launch_ready
-from tests.kernel_helpers import cut_link, open_kernel_channel
+from tests.kernel_helpers import KernelChannel, cut_link, open_kernel_channel
 
 WAIT = 120.0
 # The machine's gateway keeps the last 32 MB sent to a session for a resume (resume_buffer_bytes).
@@ -49,6 +50,19 @@ async def _until(predicate: Any, what: str) -> None:
         await asyncio.sleep(0.02)
 
 
+async def _machine_kernel(jp_fetch: Any, name: str) -> tuple[dict[str, Any], str, str]:
+    """A ready machine, one of its kernels, and a browser session id."""
+    machine = await launch_ready(jp_fetch, name=name)
+    body = {"name": machine["kernelspecs"][0]}
+    kernel = await api_json(jp_fetch, "api", "kernels", method="POST", body=body)
+    return machine, kernel["id"], secrets.token_hex(8)
+
+
+def _open_browser(jp_ws_fetch: Any, kernel_id: str, session: str) -> Awaitable[KernelChannel]:
+    """A browser's socket (no message size limit, as in a browser)."""
+    return open_kernel_channel(jp_ws_fetch, kernel_id, session_id=session, max_message_size=2**30)
+
+
 async def _cut_mid_message(cloudlab_data_dir: Path, machine: dict[str, Any]) -> Any:
     """Wait until the relay has passed part of a streamed message on, then cut the link."""
     (relay,) = CloudLabWebsocketConnection._remote_connections
@@ -69,11 +83,8 @@ async def test_output_cut_mid_way_arrives_whole_and_once(
     cloudlab_backend: Any, cloudlab_data_dir: Path, jp_fetch: Any, jp_ws_fetch: Any
 ) -> None:
     # Given a browser on a machine's kernel, reading nothing while a 24 MB output is sent
-    machine = await launch_ready(jp_fetch, name="large")
-    kernel = await api_json(
-        jp_fetch, "api", "kernels", method="POST", body={"name": machine["kernelspecs"][0]}
-    )
-    browser = await open_kernel_channel(jp_ws_fetch, kernel["id"], max_message_size=2**30)
+    machine, kernel, session = await _machine_kernel(jp_fetch, "large")
+    browser = await _open_browser(jp_ws_fetch, kernel, session)
     msg_id = await browser.send_execute(show(KEPT_LINES))
 
     # When the link is cut while the browser holds part of the output
@@ -97,14 +108,8 @@ async def test_output_too_big_to_resend_closes_the_socket_with_the_reason(
     cloudlab_backend: Any, cloudlab_data_dir: Path, jp_fetch: Any, jp_ws_fetch: Any
 ) -> None:
     # Given a browser reading nothing while a 40 MB output (more than the machine keeps) is sent
-    machine = await launch_ready(jp_fetch, name="too-big")
-    kernel = await api_json(
-        jp_fetch, "api", "kernels", method="POST", body={"name": machine["kernelspecs"][0]}
-    )
-    session = secrets.token_hex(8)
-    browser = await open_kernel_channel(
-        jp_ws_fetch, kernel["id"], session_id=session, max_message_size=2**30
-    )
+    machine, kernel, session = await _machine_kernel(jp_fetch, "too-big")
+    browser = await _open_browser(jp_ws_fetch, kernel, session)
     await browser.send_execute(show(TOO_BIG_LINES))
 
     # When the link is cut while the browser holds part of it
@@ -116,7 +121,7 @@ async def test_output_too_big_to_resend_closes_the_socket_with_the_reason(
     assert browser.ws.close_code == 1011
     assert "large output was cut off" in (browser.ws.close_reason or "")
     # And the kernel lives on: a browser reconnecting with the same session uses it
-    again = await open_kernel_channel(jp_ws_fetch, kernel["id"], session_id=session)
+    again = await _open_browser(jp_ws_fetch, kernel, session)
     assert (await again.execute("print('after')")).stdout == "after\n"
     again.close()
     await api_json(jp_fetch, "cloudlab", "api", "machines", machine["id"], method="DELETE")

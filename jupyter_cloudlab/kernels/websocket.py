@@ -188,6 +188,7 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
             return True
         except Exception:
             self.log.exception("Relay of kernel %s failed", self.kernel_id)
+            upstream.close(1011)  # a fresh upstream resumes after the last message delivered
         output.upstream_lost()
         return False
 
@@ -247,7 +248,7 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
         if self.remote_kernel is not None:
             self.remote_kernel.remove_closer(self._close_relay)
         if self._upstream is not None:
-            self._upstream.close(1000, "client disconnected")
+            self._upstream.close(1000, "client disconnected" if code is None else None)
         if code is not None and self.websocket_handler.ws_connection is not None:
             code = code if code in _FORWARDABLE_CLOSE_CODES else 1011
             self.log.info("Closing browser socket of kernel %s: %s", self.kernel_id, reason)
