@@ -102,3 +102,24 @@ async def test_resume_after_resends_what_was_sent_after_it_then_the_buffer(
     # Then it gets the frames it lost, then what was buffered while it was away: each line once
     assert result.reply["status"] == "ok"
     assert result.stdout == "".join(f"{i}\n" for i in range(10))
+
+
+async def test_a_connected_client_answering_pings_is_never_dropped(tmp_path: Path) -> None:
+    # Given the machine's server pinging kernel sockets every second
+    config = cloudlab_gateway.gateway_config(ping_interval=1)
+    module_dir = str(Path(cloudlab_gateway.__file__).parent)
+    server = start_remote_server(
+        tmp_path / "machine", config=config, env={"PYTHONPATH": module_dir}
+    )
+    try:
+        kernel = await server.fetch("POST", "api/kernels", {"name": "python3"})
+        client = await server.open_channel(kernel["id"], secrets.token_hex(8))
+        await client.execute("1")
+        # When the client stays connected (its websocket answers each ping) for a few pings
+        await asyncio.sleep(4.5)
+        # Then its socket still works
+        assert (await client.execute("print('still here')")).stdout == "still here\n"
+        client.close()
+    finally:
+        server.delete_all_kernels()
+        server.stop()

@@ -15,7 +15,8 @@ For a remote kernel the browser's socket is joined to the gateway's socket for t
   gateway then replays what the kernel produced meanwhile, in order, so the browser sees no gap.
   The reconnect says which frame the browser got last (``resume_after=<msg_id>``): a link that
   died silently swallowed what the gateway wrote before it noticed, and the gateway resends that.
-  Browser frames sent meanwhile wait in a bounded queue. When the machine leaves (stopped,
+  Browser frames sent meanwhile wait in a bounded queue. The same holds across browser
+  sockets: a session's next socket resumes where its previous relay stopped. When the machine leaves (stopped,
   terminated) or the kernel is gone there, the browser's socket is closed with the reason, so
   JupyterLab shows it; a socket is never left open and dead.
 * TCP_NODELAY on the browser's socket, local kernels included: tornado leaves Nagle on, and
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections import OrderedDict
 from typing import ClassVar
 
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
@@ -50,6 +52,8 @@ RECONNECT_MAX_DELAY = 0.25
 # Browser frames held while the upstream is away; past this the browser socket is closed (its own
 # reconnect then takes over) rather than memory growing.
 MAX_PENDING_FRAMES = 10_000
+# Browser sessions whose resume point is remembered after their socket closed.
+MAX_RESUME_POINTS = 1_000
 
 
 class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
@@ -61,6 +65,11 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
     _by_session: ClassVar[weakref.WeakValueDictionary[str, CloudLabWebsocketConnection]] = (
         weakref.WeakValueDictionary()
     )
+
+    # Where each browser session's last relay stopped (the msg_id of the last message it wrote
+    # whole): the session's next socket resumes there, so what the machine had sent into the
+    # closing relay is resent rather than lost. Oldest first, bounded.
+    _resume_points: ClassVar[OrderedDict[str, str]] = OrderedDict()
 
     _upstream: UpstreamSocket | None = None
     _output: BrowserOutput | None = None
@@ -98,9 +107,10 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
         self._by_session[self.session_key] = self
         header = self.websocket_handler.request.headers.get("Sec-WebSocket-Protocol", "")
         offered = [p.strip() for p in header.split(",") if p.strip()]
+        resume_after = self._resume_points.pop(self.session_key, None)
         try:
             self._upstream = await rk.client.connect_channels(
-                rk.kernel_id, self.session.session, offered
+                rk.kernel_id, self.session.session, offered, resume_after
             )
         except RemoteServerError as e:
             self.log.warning("Cannot reach kernel %s on %s: %s", rk.kernel_id, rk.machine_id, e)
@@ -242,6 +252,10 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
             return
         self._relay_closed = True
         self._pending = None
+        if (resume_after := self._resume_after()) is not None:
+            self._resume_points[self.session_key] = resume_after
+            while len(self._resume_points) > MAX_RESUME_POINTS:
+                self._resume_points.popitem(last=False)
         self._remote_connections.discard(self)
         if self._by_session.get(self.session_key) is self:
             del self._by_session[self.session_key]

@@ -42,7 +42,7 @@ DELIM = b"<IDS|MSG>"
 DROPPABLE = {"stream", "display_data", "update_display_data", "execute_result", "execute_input"}
 DEFAULT_RESUME_BUFFER_BYTES = 32 * 1024 * 1024
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
-# Ids remembered per session (also of frames too big to keep or already evicted), so a resume
+# Ids remembered per session (also of frames already let go), so a resume
 # point is found even when its frame is gone; and sessions remembered per kernel (browser tabs).
 RESUME_MAX_IDS = 20_000
 RESUME_MAX_SESSIONS = 4
@@ -52,24 +52,31 @@ class _Sent:
     """One message written to a session: its frame while the log keeps it, and the newest
     connection (generation) it was written to."""
 
-    __slots__ = ("binary", "frame", "generation", "size")
+    __slots__ = ("binary", "frame", "generation", "output", "size")
 
-    def __init__(self, frame: str | bytes | None, binary: bool, generation: int) -> None:
-        self.frame = frame
+    def __init__(self, frame: str | bytes, binary: bool, generation: int, output: bool) -> None:
+        self.frame: str | bytes | None = frame
         self.binary = binary
-        self.size = len(frame) if frame is not None else 0
+        self.size = len(frame)
         self.generation = generation
+        self.output = output
 
 
 class SentLog:
-    """The frames sent to one kernel + session, oldest first, bounded to ``max_bytes``."""
+    """The frames sent to one kernel + session, oldest first, bounded: outputs (DROPPABLE types)
+    to ``max_bytes`` plus one frame, the rest (replies, status, comms: small, and a frontend
+    waits for them) to ``max_bytes`` of their own, so output never pushes a reply out.
+
+    An output is let go only once the outputs after it fill the bound: one output larger than the
+    bound can still be resent when the link died while it was on its way (the frame was in memory
+    anyway, being sent; it is let go when later output fills the bound)."""
 
     def __init__(self, max_bytes: int, protocol: str | None) -> None:
         self.max_bytes = max_bytes
         self.protocol = protocol
         self.sent: OrderedDict[str, _Sent] = OrderedDict()
-        self._kept: deque[_Sent] = deque()
-        self.bytes = 0
+        self._kept: dict[bool, deque[_Sent]] = {True: deque(), False: deque()}
+        self._bytes = {True: 0, False: 0}
         self.generation = 0
         self.current: Callable[[], GatewayConnection | None] = lambda: None
 
@@ -78,26 +85,29 @@ class SentLog:
         entry = self.sent.get(msg_id)
         return entry is not None and entry.generation >= generation
 
-    def record(self, msg_id: str, frame: str | bytes, binary: bool, generation: int) -> None:
+    def record(
+        self, msg_id: str, frame: str | bytes, binary: bool, generation: int, output: bool
+    ) -> None:
         entry = self.sent.get(msg_id)
         if entry is not None:
             entry.generation = generation
             return
-        keep = len(frame) <= self.max_bytes
-        entry = _Sent(frame if keep else None, binary, generation)
+        entry = _Sent(frame, binary, generation, output)
         self.sent[msg_id] = entry
-        if keep:
-            self._kept.append(entry)
-            self.bytes += entry.size
-        while self.bytes > self.max_bytes and self._kept:
-            self._forget(self._kept.popleft())
+        self._kept[output].append(entry)
+        self._bytes[output] += entry.size
+        outputs, others = self._kept[True], self._kept[False]
+        while outputs and self._bytes[True] - outputs[0].size >= self.max_bytes:
+            self._forget(outputs.popleft())
+        while others and self._bytes[False] > self.max_bytes:
+            self._forget(others.popleft())
         while len(self.sent) > RESUME_MAX_IDS:
             self._forget(self.sent.popitem(last=False)[1])
 
     def _forget(self, entry: _Sent) -> None:
         if entry.frame is not None:
             entry.frame = None
-            self.bytes -= entry.size
+            self._bytes[entry.output] -= entry.size
 
     def after(self, msg_id: str) -> list[tuple[str, str | bytes, bool]]:
         """The kept frames sent after ``msg_id``; all of them when it is not known."""
@@ -134,7 +144,8 @@ def frame_msg_id(frame: str | bytes, protocol: str | None) -> str | None:
 class GatewayConnection(ZMQChannelsWebsocketConnection):
     _log: SentLog | None = None
     _generation = 0
-    _outgoing_id: str | None = None
+    _outgoing: tuple[str, str] | None = None
+    """The msg_id and msg_type of the message being written, when known from its header."""
     _protocol: tuple[str | None] | None = None
 
     @property
@@ -176,20 +187,20 @@ class GatewayConnection(ZMQChannelsWebsocketConnection):
         return self._write_frame
 
     def _on_zmq_reply(self, stream: Any, msg_list: Any) -> None:
-        # The id from the message itself, so a large legacy JSON frame is not parsed again.
-        self._outgoing_id = _zmq_msg_id(msg_list, self.session.unpack)
+        # From the message itself, so a large legacy JSON frame is not parsed again.
+        self._outgoing = _zmq_id_and_type(msg_list, self.session.unpack)
         try:
             super()._on_zmq_reply(stream, msg_list)
         finally:
-            self._outgoing_id = None
+            self._outgoing = None
 
     def _write_frame(self, message: str | bytes, binary: bool = False) -> Any:
-        msg_id = self._outgoing_id or frame_msg_id(message, self.subprotocol)
+        msg_id, msg_type = self._outgoing or (frame_msg_id(message, self.subprotocol), None)
         if self._log is None or msg_id is None:
             return self.websocket_handler.write_message(message, binary=binary)
-        return self._send(msg_id, message, binary)
+        return self._send(msg_id, message, binary, output=msg_type in DROPPABLE)
 
-    def _send(self, msg_id: str, frame: str | bytes, binary: bool) -> Any:
+    def _send(self, msg_id: str, frame: str | bytes, binary: bool, output: bool = False) -> Any:
         """Write to the session's newest connection (this one unless it is a stale one still
         open), once per connection, and log it for a resume."""
         log = self._log
@@ -205,7 +216,7 @@ class GatewayConnection(ZMQChannelsWebsocketConnection):
             target = newest
         if log.delivered(msg_id, target._generation):
             return None
-        log.record(msg_id, frame, binary, target._generation)
+        log.record(msg_id, frame, binary, target._generation, output)
         try:
             return target.websocket_handler.write_message(frame, binary=binary)
         except WebSocketClosedError:
@@ -218,15 +229,18 @@ class GatewayConnection(ZMQChannelsWebsocketConnection):
         return ws is not None and not ws.is_closing()
 
 
-def _zmq_msg_id(msg_or_list: Any, unpack: Callable[[bytes], Any]) -> str | None:
-    """The msg_id of what _on_zmq_reply gets: a message dict (legacy) or the v1 parts."""
+def _zmq_id_and_type(msg_or_list: Any, unpack: Callable[[bytes], Any]) -> tuple[str, str] | None:
+    """The msg_id and msg_type of what _on_zmq_reply gets: a message dict (legacy) or the v1
+    parts."""
     try:
         is_dict = isinstance(msg_or_list, dict)
         header = msg_or_list["header"] if is_dict else unpack(msg_or_list[0])
-        msg_id = header["msg_id"]
-    except (LookupError, TypeError, ValueError):
+        msg_id, msg_type = header["msg_id"], header.get("msg_type")
+    except (LookupError, TypeError, ValueError, AttributeError):
         return None
-    return msg_id if isinstance(msg_id, str) and msg_id else None
+    if not (isinstance(msg_id, str) and msg_id):
+        return None
+    return msg_id, str(msg_type)
 
 
 def _header(msg_parts: list[bytes]) -> dict[str, Any]:
@@ -337,10 +351,12 @@ def gateway_config(
             "kernel_manager_class": f"{MODULE_NAME}.GatewayKernelManager",
             "kernel_websocket_connection_class": f"{MODULE_NAME}.GatewayConnection",
             # Kernel websockets take their pings from these (ms), not websocket_ping_*. The
-            # timeout cannot exceed the interval (jupyter_server clamps it, with a warning).
+            # timeout must exceed the interval: jupyter_server checks for a pong before sending
+            # its first ping, so a timeout equal to the interval closed every kernel socket at
+            # its first tick (10 s after it opened) however alive the client was.
             "tornado_settings": {
                 "ws_ping_interval": ping_interval * 1000,
-                "ws_ping_timeout": ping_interval * 1000,
+                "ws_ping_timeout": 2 * ping_interval * 1000,
             },
         },
         "ZMQChannelsWebsocketConnection": {"limit_rate": False},
