@@ -42,8 +42,8 @@ DELIM = b"<IDS|MSG>"
 DROPPABLE = {"stream", "display_data", "update_display_data", "execute_result", "execute_input"}
 DEFAULT_RESUME_BUFFER_BYTES = 32 * 1024 * 1024
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
-# Ids remembered per session (also of frames already let go), so a resume
-# point is found even when its frame is gone; and sessions remembered per kernel (browser tabs).
+# Ids remembered per session (also of frames already let go), so a resume point is found even
+# when its frame is gone; and sessions remembered per kernel (browser tabs).
 RESUME_MAX_IDS = 20_000
 RESUME_MAX_SESSIONS = 4
 
@@ -96,13 +96,15 @@ class SentLog:
         self.sent[msg_id] = entry
         self._kept[output].append(entry)
         self._bytes[output] += entry.size
-        outputs, others = self._kept[True], self._kept[False]
-        while outputs and self._bytes[True] - outputs[0].size >= self.max_bytes:
-            self._forget(outputs.popleft())
-        while others and self._bytes[False] > self.max_bytes:
-            self._forget(others.popleft())
         while len(self.sent) > RESUME_MAX_IDS:
             self._forget(self.sent.popitem(last=False)[1])
+        outputs, others = self._kept[True], self._kept[False]
+        while outputs and (
+            outputs[0].frame is None or self._bytes[True] - outputs[0].size >= self.max_bytes
+        ):
+            self._forget(outputs.popleft())
+        while others and (others[0].frame is None or self._bytes[False] > self.max_bytes):
+            self._forget(others.popleft())
 
     def _forget(self, entry: _Sent) -> None:
         if entry.frame is not None:
