@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -311,6 +312,15 @@ class KernelChannel:
 
     def close(self) -> None:
         self.ws.close()
+
+
+async def until(predicate: Callable[[], bool], what: str, timeout: float = MESSAGE_TIMEOUT) -> None:
+    """Poll ``predicate`` every 50 ms; fail saying ``what`` was awaited when it stays false."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
 
 
 async def open_kernel_channel(

@@ -17,7 +17,7 @@ import pytest
 
 from jupyter_cloudlab.kernels.websocket import CloudLabWebsocketConnection
 from tests.api_helpers import api_json, launch_ready
-from tests.kernel_helpers import KernelChannel, KernelMessage, cut_link, open_kernel_channel
+from tests.kernel_helpers import KernelChannel, KernelMessage, cut_link, open_kernel_channel, until
 
 WAIT = 120.0
 # The machine's gateway keeps the last 32 MB sent to a session for a resume (resume_buffer_bytes),
@@ -44,14 +44,6 @@ def show(count: int) -> str:
     )
 
 
-async def _until(predicate: Any, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
-    while not predicate():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
-
-
 async def _machine_kernel(jp_fetch: Any, name: str) -> tuple[dict[str, Any], str, str]:
     """A ready machine, one of its kernels, and a browser session id."""
     machine = await launch_ready(jp_fetch, name=name)
@@ -68,7 +60,7 @@ def _open_browser(jp_ws_fetch: Any, kernel_id: str, session: str) -> Awaitable[K
 async def _until_streaming() -> CloudLabWebsocketConnection:
     """The relay, once it has passed part of a streamed message on."""
     (relay,) = CloudLabWebsocketConnection._remote_connections
-    await _until(
+    await until(
         lambda: (
             relay._output is not None
             and relay._output._streaming is not None

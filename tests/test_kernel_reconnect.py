@@ -19,7 +19,7 @@ import pytest
 from jupyter_cloudlab.events import CONNECTION_EVENT_SCHEMA_ID
 from jupyter_cloudlab.kernels.websocket import CloudLabWebsocketConnection
 from tests.api_helpers import api_json, wait_state
-from tests.kernel_helpers import open_kernel_channel
+from tests.kernel_helpers import open_kernel_channel, until
 from tests.processes import sshd_of_machine
 
 COUNT = 40
@@ -31,14 +31,6 @@ WAIT = 120.0
 @pytest.fixture
 def jp_server_config(cloudlab_server_config: dict[str, Any]) -> dict[str, Any]:
     return cloudlab_server_config
-
-
-async def _until(predicate: Any, what: str, timeout: float = WAIT) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 async def test_output_printed_during_a_cut_arrives_in_order(
@@ -88,7 +80,7 @@ async def test_output_printed_during_a_cut_arrives_in_order(
     try:
         for pid in sessions:
             os.kill(pid, signal.SIGKILL)
-        await _until(lambda: orchestrator.tunnel_state(machine["id"]) == "down", "tunnel down")
+        await until(lambda: orchestrator.tunnel_state(machine["id"]) == "down", "tunnel down")
         status = await api_json(
             jp_fetch, "cloudlab", "api", "machines", machine["id"], "connection"
         )

@@ -31,6 +31,9 @@ _BINARY = 0x2
 _CONTINUATION = 0x0
 
 
+BROKEN_REASON = "a large output was cut off by a lost connection to the machine; reconnecting"
+
+
 class BrokenMessage(Exception):
     """A streamed message was cut by a lost link and the gateway can't send it again."""
 
@@ -40,7 +43,6 @@ class _Streamed:
     msg_id: str | None
     sent: int = 0
     """Bytes of it the browser has."""
-    started: bool = False
 
 
 class BrowserOutput:
@@ -81,7 +83,7 @@ class BrowserOutput:
 
     async def _write_whole(self, binary: bool) -> None:
         if self._resuming is not None:  # the message that was cut was not sent again
-            raise BrokenMessage(self._broken_reason())
+            raise BrokenMessage(BROKEN_REASON)
         message = b"".join(self._parts) if binary else "".join(self._parts)
         self._parts, self._size = [], 0
         if self._writes_frames():
@@ -104,7 +106,7 @@ class BrowserOutput:
         else:
             cut, self._resuming = self._resuming, None
             if msg_id is None or msg_id != cut.msg_id:
-                raise BrokenMessage(self._broken_reason())
+                raise BrokenMessage(BROKEN_REASON)
             self._streaming = cut
             self._skip = cut.sent
         await self._forward(prefix, last=False)
@@ -116,10 +118,9 @@ class BrowserOutput:
             skipped = min(self._skip, len(data))
             data, self._skip = data[skipped:], self._skip - skipped
             if self._skip and last:
-                raise BrokenMessage(self._broken_reason())
+                raise BrokenMessage(BROKEN_REASON)
         if data or last:
-            await self._write_fragment(data, first=not streamed.started, fin=last)
-            streamed.started = True
+            await self._write_fragment(data, first=streamed.sent == 0, fin=last)
             streamed.sent += len(data)
         if last:
             self.last_msg_id = streamed.msg_id or self.last_msg_id
@@ -161,10 +162,6 @@ class BrowserOutput:
                 await flushing
             except StreamClosedError as e:
                 raise WebSocketClosedError() from e
-
-    @staticmethod
-    def _broken_reason() -> str:
-        return "a large output was cut off by a lost connection to the machine; reconnecting"
 
 
 def _ignore_closed(future: asyncio.Future[Any]) -> None:
