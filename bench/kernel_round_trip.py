@@ -2,7 +2,8 @@
 50 MB display_data), for a local kernel (a) vs a sandbox machine's kernel through the local
 server, the SSH forward and the machine's server (b); and whether one 100 MB output arrives.
 
-Both are measured in the same run (these machines are noisy); prints median, p95 and b/a. With
+Both are measured in the same run, taking turns in short blocks (these machines are noisy, and
+their load drifts over seconds); prints median, p95 and b/a. With
 OpenSSH's forward it also measures (c): the machine's server straight through the forward, without
 the local relay, so c/a is the tunnel's share of the cost and b against c the relay's. The
 client speaks JupyterLab 4's v1 websocket protocol (or the legacy one) and the machine's sshd is
@@ -41,6 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 V1 = "v1.kernel.websocket.jupyter.org"
 MB = "'x' * 1_000_000"
 THROUGHPUT_REPEATS = 5
+RT_BLOCK = 30
 
 
 def free_port() -> int:
@@ -256,40 +258,55 @@ def execute(ws: websocket.WebSocket, session: str, code: str) -> tuple[float, in
     return time.perf_counter() - started, received
 
 
-def measure(
-    server: Jupyter, kernel_name: str, n: int, warmup: int, big_mb: int, protocol: str
-) -> dict:
-    kernel = server.request("POST", "api/kernels", {"name": kernel_name})
-    ws = connect(server, kernel["id"], protocol)
-    session = uuid.uuid4().hex
-    timings = [execute(ws, session, "1+1")[0] for _ in range(n + warmup)][warmup:]
-    show = "from IPython.display import display\n"
-    execute(ws, session, show)
-    # Each throughput case is repeated (median): one run of 0.1 s moves by ±20 % on a busy host.
-    busy_before, started = cpu_seconds(), time.perf_counter()
-    many = [
-        execute(
-            ws, session, show + f"for _ in range(20): display({{'text/plain': {MB}}}, raw=True)"
-        )
-        for _ in range(THROUGHPUT_REPEATS)
-    ]
-    busy = (cpu_seconds() - busy_before) / (time.perf_counter() - started)
-    one = [
-        execute(ws, session, show + f"display({{'text/plain': 50 * {MB}}}, raw=True)")
-        for _ in range(THROUGHPUT_REPEATS)
-    ]
-    big = execute(
-        ws, session, show + f"display({{'text/plain': 'x' * {big_mb}_000_000}}, raw=True)"
-    )
-    ws.close()
-    server.request("DELETE", f"api/kernels/{kernel['id']}")
-    return {
-        "rt": summary(timings),
-        "many": 20 / statistics.median(seconds for seconds, _ in many),
-        "many_cores_busy": busy,
-        "one": 50 / statistics.median(seconds for seconds, _ in one),
-        "big_delivered": big[1] >= big_mb * 1_000_000,
-    }
+class Route:
+    """One of the compared paths: a kernel of ``server`` and a client socket to it."""
+
+    def __init__(self, label: str, server: Jupyter, kernel_name: str, protocol: str) -> None:
+        self.label = label
+        self.server = server
+        self.kernel = server.request("POST", "api/kernels", {"name": kernel_name})
+        self.ws = connect(server, self.kernel["id"], protocol)
+        self.session = uuid.uuid4().hex
+        self.round_trips: list[float] = []
+        self.many: list[float] = []
+        self.one: list[float] = []
+        self.busy_seconds = self.wall_seconds = 0.0
+        self.big_delivered = False
+
+    def execute(self, code: str) -> tuple[float, int]:
+        return execute(self.ws, self.session, code)
+
+    def close(self) -> None:
+        self.ws.close()
+        self.server.request("DELETE", f"api/kernels/{self.kernel['id']}")
+
+
+SHOW = "from IPython.display import display\n"
+MANY = SHOW + f"for _ in range(20): display({{'text/plain': {MB}}}, raw=True)"
+ONE = SHOW + f"display({{'text/plain': 50 * {MB}}}, raw=True)"
+
+
+def measure(paths: list[Route], n: int, warmup: int, big_mb: int) -> None:
+    """Each case runs on the paths in turn, in short blocks, so the host's load, which drifts
+    over seconds here, weighs on every path alike and the ratios compare like with like."""
+    for path in paths:
+        for _ in range(warmup):
+            path.execute("1+1")
+        path.execute(SHOW)
+    for _ in range(n // RT_BLOCK):
+        for path in paths:
+            path.round_trips += [path.execute("1+1")[0] for _ in range(RT_BLOCK)]
+    for _ in range(THROUGHPUT_REPEATS):
+        for path in paths:
+            busy_before, started = cpu_seconds(), time.perf_counter()
+            path.many.append(path.execute(MANY)[0])
+            path.busy_seconds += cpu_seconds() - busy_before
+            path.wall_seconds += time.perf_counter() - started
+        for path in paths:
+            path.one.append(path.execute(ONE)[0])
+    big = SHOW + f"display({{'text/plain': 'x' * {big_mb}_000_000}}, raw=True)"
+    for path in paths:
+        path.big_delivered = path.execute(big)[1] >= big_mb * 1_000_000
 
 
 def cpu_seconds() -> float:
@@ -322,40 +339,54 @@ def main() -> None:
     args = parser.parse_args()
     print(f"protocol {args.protocol}, machine sshd {args.sshd}, forward by {args.forward}")
     server = Server(args.sshd, args.forward)
+    paths: list[Route] = []
     try:
         machine = server.launch_machine()
+        paths.append(Route("(a) local kernel       ", server, "python3", args.protocol))
         remote = machine["kernelspecs"][0]
-        a = measure(server, "python3", args.n, args.warmup, args.big_mb, args.protocol)
-        b = measure(server, remote, args.n, args.warmup, args.big_mb, args.protocol)
+        paths.append(Route("(b) machine via tunnel ", server, remote, args.protocol))
         direct = server.machine_server_through_forward()
-        c = direct and measure(direct, "python3", args.n, args.warmup, args.big_mb, args.protocol)
+        if direct is not None:
+            paths.append(Route("(c) (b) minus the relay", direct, "python3", args.protocol))
+        measure(paths, args.n, args.warmup, args.big_mb)
+        for path in paths:
+            path.close()
         server.request("DELETE", f"cloudlab/api/machines/{machine['id']}")
     finally:
         server.stop()
-    rows = [("(a) local kernel      ", a), ("(b) machine via tunnel", b)]
-    rows += [("(c) (b) minus the relay", c)] if c else []
-    print(f"execute round trip, N={args.n} after {args.warmup} warm-up")
-    for label, m in rows:
-        print(f"  {label} median {m['rt'][0]:6.2f} ms   p95 {m['rt'][1]:6.2f} ms")
-    print(f"  b/a median {b['rt'][0] / a['rt'][0]:.2f}   p95 {b['rt'][1] / a['rt'][1]:.2f}")
-    if c:
-        print(f"  c/a median {c['rt'][0] / a['rt'][0]:.2f}   p95 {c['rt'][1] / a['rt'][1]:.2f}")
+    report(paths, args.big_mb)
+
+
+def report(paths: list[Route], big_mb: int) -> None:
+    a, b = paths[0], paths[1]
+    n = len(a.round_trips)
+    print(f"execute round trip, N={n} per path, interleaved in blocks of {RT_BLOCK}")
+    for path in paths:
+        median, p95 = summary(path.round_trips)
+        print(f"  {path.label} median {median:6.2f} ms   p95 {p95:6.2f} ms")
+    base_median, base_p95 = summary(a.round_trips)
+    for path in paths[1:]:
+        median, p95 = summary(path.round_trips)
+        print(f"  {path.label[1]}/a median {median / base_median:.2f}   p95 {p95 / base_p95:.2f}")
     print(
-        f"throughput (MB/s, median of {THROUGHPUT_REPEATS}): 20 x 1 MB display_data"
+        f"throughput (MB/s, median of {THROUGHPUT_REPEATS}, interleaved): 20 x 1 MB display_data"
         " | one 50 MB display_data"
     )
-    for label, m in rows:
-        print(f"  {label} {m['many']:8.1f} | {m['one']:8.1f}")
-    print(f"  b/a {b['many'] / a['many']:.2f} | {b['one'] / a['one']:.2f}")
-    if c:
-        print(f"  c/a {c['many'] / a['many']:.2f} | {c['one'] / a['one']:.2f}")
+    rates = {
+        p.label: (20 / statistics.median(p.many), 50 / statistics.median(p.one)) for p in paths
+    }
+    for path in paths:
+        many, one = rates[path.label]
+        print(f"  {path.label} {many:8.1f} | {one:8.1f}")
+    base_many, base_one = rates[a.label]
+    for path in paths[1:]:
+        many, one = rates[path.label]
+        print(f"  {path.label[1]}/a {many / base_many:.2f} | {one / base_one:.2f}")
     # Everything runs on this one host here (on AWS the machine's half runs on the machine): when
     # the busy cores reach the host's count, (b) waits on CPU, not on the path.
-    busy = ", ".join(f"{label.split()[0]} {m['many_cores_busy']:.1f}" for label, m in rows)
+    busy = ", ".join(f"{p.label.split()[0]} {p.busy_seconds / p.wall_seconds:.1f}" for p in paths)
     print(f"  cores busy during 20 x 1 MB: {busy} (this host has {os.cpu_count()})")
-    print(
-        f"single {args.big_mb} MB output delivered: (a) {a['big_delivered']}  (b) {b['big_delivered']}"
-    )
+    print(f"single {big_mb} MB output delivered: (a) {a.big_delivered}  (b) {b.big_delivered}")
 
 
 if __name__ == "__main__":

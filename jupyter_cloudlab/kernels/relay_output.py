@@ -1,10 +1,11 @@
 """What the relay writes to the browser: each message from the gateway once, whole or streamed.
 
-Small messages, text frames and the legacy protocol's frames are written whole, as they came. A
-v1 message past ``STREAM_AFTER_BYTES`` is passed on while it arrives (cut-through), as websocket
-fragments of one message that the browser puts back together: for a 50 MB output the browser then
-receives while the machine still sends, instead of after the local server got all of it, and the
-local server holds a few pieces of it rather than several whole copies.
+Small messages, text frames and the legacy protocol's frames are written whole, as they came: a
+message that came as one frame is written as that very frame, bytes unchanged. A v1 message past
+``STREAM_AFTER_BYTES`` is passed on while it arrives (cut-through), as websocket fragments of one
+message that the browser puts back together: for a 50 MB output the browser then receives while
+the machine still sends, instead of after the local server got all of it, and the local server
+holds a few pieces of it rather than several whole copies.
 
 The relay remembers the msg_id of the last message written completely (a reconnect resumes after
 it). When the upstream drops in the middle of a streamed message the browser already holds its
@@ -23,12 +24,12 @@ from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler, WebSocketProtocol13
 
 from .frames import V1_PROTOCOL, frame_msg_id
-from .upstream import Piece
+from .ws_frames import OP_BINARY, OP_CONTINUATION, OP_TEXT, Piece, frame_header
 
 STREAM_AFTER_BYTES = 256 * 1024
-_TEXT = 0x1
-_BINARY = 0x2
-_CONTINUATION = 0x0
+# Below this a frame's header and payload are joined into one write (one send); above it the copy
+# costs more than a second send.
+JOIN_BELOW_BYTES = 64 * 1024
 
 
 BROKEN_REASON = "a large output was cut off by a lost connection to the machine; reconnecting"
@@ -52,14 +53,26 @@ class BrowserOutput:
     def __init__(self, handler: WebSocketHandler, protocol: str | None) -> None:
         self._handler = handler
         self._protocol = protocol
-        self.last_msg_id: str | None = None
-        """The msg_id of the last message written completely."""
+        self._last_msg_id: str | None = None
+        # The last message written whole, its msg_id not read yet: the id is only needed when
+        # the upstream is re-opened, and parsing every header was a tenth of the relay's CPU.
+        self._last_unread: Piece | None = None
         self._parts: list[Any] = []
         self._size = 0
         self._streaming: _Streamed | None = None
         self._resuming: _Streamed | None = None
         self._skip = 0
         self._flushing: asyncio.Future[None] | None = None
+
+    @property
+    def last_msg_id(self) -> str | None:
+        """The msg_id of the last message written completely (frames without one are skipped:
+        the gateway sends none on a kernel's channels)."""
+        if self._last_unread is not None:
+            unread, self._last_unread = self._last_unread, None
+            frame = bytes(unread.data) if unread.binary else bytes(unread.data).decode()
+            self._last_msg_id = frame_msg_id(frame, self._protocol) or self._last_msg_id
+        return self._last_msg_id
 
     def upstream_lost(self) -> None:
         """The upstream dropped: forget what was not written; a streamed message is resumed."""
@@ -72,31 +85,38 @@ class BrowserOutput:
         if piece.first:
             self._parts, self._size = [], 0
         if self._streaming is not None:
-            await self._forward(piece.data, piece.last)  # type: ignore[arg-type]
+            await self._forward(piece.data, piece.last)
+            return
+        if piece.first and piece.last and self._resuming is None:
+            await self._write_whole(piece)  # most messages: one piece, often with its frame
             return
         self._parts.append(piece.data)
         self._size += len(piece.data)
-        if piece.last:
-            await self._write_whole(piece.binary)
+        if self._resuming is not None and (piece.last or self._size >= STREAM_AFTER_BYTES):
+            await self._start_streaming(last=piece.last)  # must be the cut message, sent again
+        elif piece.last:
+            joined = b"".join(self._parts)
+            await self._write_whole(Piece(joined, piece.binary, first=True, last=True))
         elif self._size >= STREAM_AFTER_BYTES and piece.binary and self._can_stream():
             await self._start_streaming()
 
-    async def _write_whole(self, binary: bool) -> None:
-        if self._resuming is not None:  # the message that was cut was not sent again
-            raise BrokenMessage(BROKEN_REASON)
-        message = b"".join(self._parts) if binary else "".join(self._parts)
+    async def _write_whole(self, message: Piece) -> None:
         self._parts, self._size = [], 0
-        if self._writes_frames():
-            # As write_message would, minus the task it starts per message (per frame latency).
-            data = message if isinstance(message, bytes) else message.encode()
-            await self._write_frame(data, _BINARY if binary else _TEXT, fin=True)
+        opcode = OP_BINARY if message.binary else OP_TEXT
+        if message.frame is not None and self._writes_frames():
+            await self._write_frame(message.frame)
+        elif self._writes_frames():
+            await self._write_frame(message.data, opcode, fin=True)
         else:
+            data = bytes(message.data)
             await self._wait_flushed()
-            self._flushing = self._handler.write_message(message, binary=binary)
+            self._flushing = self._handler.write_message(
+                data if message.binary else data.decode(), binary=message.binary
+            )
             self._flushing.add_done_callback(_ignore_closed)  # the last may never be awaited
-        self.last_msg_id = frame_msg_id(message, self._protocol) or self.last_msg_id
+        self._last_unread = message
 
-    async def _start_streaming(self) -> None:
+    async def _start_streaming(self, last: bool = False) -> None:
         prefix = b"".join(self._parts)
         self._parts, self._size = [], 0
         msg_id = frame_msg_id(prefix, self._protocol)  # the header is at the start of a v1 frame
@@ -109,9 +129,9 @@ class BrowserOutput:
                 raise BrokenMessage(BROKEN_REASON)
             self._streaming = cut
             self._skip = cut.sent
-        await self._forward(prefix, last=False)
+        await self._forward(prefix, last)
 
-    async def _forward(self, data: bytes, last: bool) -> None:
+    async def _forward(self, data: bytes | memoryview, last: bool) -> None:
         streamed = self._streaming
         assert streamed is not None
         if self._skip:
@@ -123,7 +143,8 @@ class BrowserOutput:
             await self._write_fragment(data, first=streamed.sent == 0, fin=last)
             streamed.sent += len(data)
         if last:
-            self.last_msg_id = streamed.msg_id or self.last_msg_id
+            if streamed.msg_id is not None:
+                self._last_unread, self._last_msg_id = None, streamed.msg_id
             self._streaming = None
 
     def _can_stream(self) -> bool:
@@ -138,17 +159,31 @@ class BrowserOutput:
             and getattr(connection, "_compressor", None) is None
         )
 
-    async def _write_fragment(self, data: bytes, first: bool, fin: bool) -> None:
-        await self._write_frame(data, _BINARY if first else _CONTINUATION, fin)
+    async def _write_fragment(self, data: bytes | memoryview, first: bool, fin: bool) -> None:
+        await self._write_frame(data, OP_BINARY if first else OP_CONTINUATION, fin)
 
-    async def _write_frame(self, data: bytes, opcode: int, fin: bool) -> None:
+    async def _write_frame(
+        self, payload: bytes | memoryview, opcode: int | None = None, fin: bool = True
+    ) -> None:
+        """Write a frame to the browser's stream: ``payload`` as it is when ``opcode`` is None (a
+        frame from the gateway), else with a header in front. Each frame is written in one go, so
+        tornado's own pings can only come between frames."""
         await self._wait_flushed()
         connection = self._handler.ws_connection
         if connection is None or connection.is_closing():
             raise WebSocketClosedError()
         assert isinstance(connection, WebSocketProtocol13)
+        stream = connection.stream
         try:
-            future = connection._write_frame(fin, opcode, data)
+            if opcode is None:
+                future = stream.write(payload)
+            else:
+                header = frame_header(opcode, fin, len(payload))
+                if len(payload) < JOIN_BELOW_BYTES:
+                    future = stream.write(header + payload)
+                else:
+                    stream.write(header)
+                    future = stream.write(payload)
         except StreamClosedError as e:
             raise WebSocketClosedError() from e
         future.add_done_callback(_ignore_closed)

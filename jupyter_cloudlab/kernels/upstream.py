@@ -1,9 +1,11 @@
-"""The relay's websocket to a machine's gateway, read as it arrives (wsproto over asyncio streams).
+"""The relay's websocket to a machine's gateway, read as it arrives (asyncio streams).
 
 tornado's websocket client hands over whole messages only: a 50 MB output is first received
 completely and copied, then sent on, so the browser waits for the transfer twice and the local
-server holds several copies of it. wsproto reports a message's payload piece by piece as the
-bytes arrive, so the relay can pass a large message on while it streams in (see relay_output.py).
+server holds several copies of it. Here the gateway's frames are read as bytes (ws_frames.py): a
+large message is handed out piece by piece as it arrives, so the relay can pass it on while it
+streams in (see relay_output.py), and a small one keeps its frame, which the browser gets as is.
+wsproto does the handshake and writes the relay's own (masked) frames.
 
 Only :mod:`.remote` opens these (the one place that talks to a gateway); it maps the errors.
 """
@@ -13,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections import deque
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from wsproto import ConnectionType, WSConnection
@@ -25,12 +25,15 @@ from wsproto.events import (
     CloseConnection,
     Event,
     Ping,
+    Pong,
     RejectConnection,
     RejectData,
     Request,
     TextMessage,
 )
-from wsproto.utilities import LocalProtocolError, RemoteProtocolError
+from wsproto.utilities import LocalProtocolError
+
+from .ws_frames import OP_CLOSE, OP_PING, Control, FrameReader, Piece, ProtocolViolation
 
 READ_CHUNK = 256 * 1024
 # 1006: closed without a close frame (RFC 6455): the link died, the tunnel was cut.
@@ -46,21 +49,6 @@ class HandshakeRejected(Exception):
         self.body = body
 
 
-@dataclass(frozen=True)
-class Piece:
-    """Part of a message from the gateway, in arrival order."""
-
-    data: bytes | bytearray | str
-    first: bool
-    """It starts a message."""
-    last: bool
-    """It ends the message."""
-
-    @property
-    def binary(self) -> bool:
-        return not isinstance(self.data, str)
-
-
 class UpstreamSocket:
     """A client websocket to a gateway's kernel channels; read with :meth:`receive`."""
 
@@ -70,15 +58,13 @@ class UpstreamSocket:
         writer: asyncio.StreamWriter,
         connection: WSConnection,
         subprotocol: str | None,
-        events: list[Event],
         ping_interval: float,
         ping_timeout: float,
     ) -> None:
         self._reader = reader
         self._writer = writer
         self._connection = connection
-        self._events = deque(events)
-        self._in_message = False
+        self._frames = FrameReader()
         self.selected_subprotocol = subprotocol
         self.close_code: int | None = None
         self.close_reason: str | None = None
@@ -113,21 +99,25 @@ class UpstreamSocket:
                 subprotocols=subprotocols,
             )
             writer.write(connection.send(request))
-            accepted, events = await asyncio.wait_for(_handshake(reader, connection), timeout)
+            accepted = await asyncio.wait_for(_handshake(reader, connection), timeout)
         except BaseException:
             writer.transport.abort()
             raise
-        return cls(
-            reader, writer, connection, accepted.subprotocol, events, ping_interval, ping_timeout
-        )
+        return cls(reader, writer, connection, accepted.subprotocol, ping_interval, ping_timeout)
 
     async def receive(self) -> Piece | None:
         """The next piece of a message; None once the socket is closed (see ``close_code``)."""
         while True:
-            while self._events:
-                piece = self._handle(self._events.popleft())
-                if piece is not None:
-                    return piece
+            try:
+                event = self._frames.next()
+            except ProtocolViolation as e:
+                self._closed(1002, str(e))
+                return None
+            if isinstance(event, Piece):
+                return event
+            if event is not None:
+                self._control(event)
+                continue
             if self.close_code is not None:
                 return None
             try:
@@ -138,26 +128,14 @@ class UpstreamSocket:
             if not data:
                 self._closed(ABNORMAL_CLOSURE, None)
                 return None
-            try:
-                self._connection.receive_data(data)
-                self._events.extend(self._connection.events())
-            except RemoteProtocolError as e:
-                self._closed(
-                    e.event_hint.code if isinstance(e.event_hint, CloseConnection) else 1002, str(e)
-                )
-                return None
+            self._frames.feed(data)
 
-    def _handle(self, event: Event) -> Piece | None:
-        if isinstance(event, BytesMessage | TextMessage):
-            piece = Piece(event.data, first=not self._in_message, last=event.message_finished)
-            self._in_message = not event.message_finished
-            return piece
-        if isinstance(event, Ping):
-            self._send(event.response())
-        elif isinstance(event, CloseConnection):
-            self._send(event.response())
-            self._closed(event.code, event.reason)
-        return None
+    def _control(self, control: Control) -> None:
+        if control.opcode == OP_PING:
+            self._send(Pong(control.payload))
+        elif control.opcode == OP_CLOSE:
+            code, reason = control.close_code_and_reason()
+            self.close(code, reason)  # answers with the same code, as RFC 6455 asks
 
     def write_message(self, frame: str | bytes) -> None:
         """Queue a message for the gateway (asyncio's transport buffers it)."""
@@ -194,21 +172,20 @@ class UpstreamSocket:
             self._send(Ping())
 
 
-async def _handshake(
-    reader: asyncio.StreamReader, connection: WSConnection
-) -> tuple[AcceptConnection, list[Event]]:
-    """Read until the gateway accepts or rejects the upgrade; returns the events after it."""
+async def _handshake(reader: asyncio.StreamReader, connection: WSConnection) -> AcceptConnection:
+    """Read the gateway's answer to the upgrade, and no further: frames the gateway sent right
+    after it (a replay) stay in ``reader`` for the frame reader."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as e:
+        raise ConnectionResetError("the gateway closed the connection during the handshake") from e
+    connection.receive_data(head)
     rejected: RejectConnection | None = None
     body = b""
     while True:
-        data = await reader.read(READ_CHUNK)
-        if not data:
-            raise ConnectionResetError("the gateway closed the connection during the handshake")
-        connection.receive_data(data)
-        events = list(connection.events())
-        for index, event in enumerate(events):
+        for event in connection.events():
             if isinstance(event, AcceptConnection):
-                return event, events[index + 1 :]
+                return event
             if isinstance(event, RejectConnection):
                 rejected = event
                 if not event.has_body:
@@ -217,3 +194,7 @@ async def _handshake(
                 body += event.data
                 if event.body_finished and rejected is not None:
                     raise HandshakeRejected(rejected.status_code, body)
+        data = await reader.read(READ_CHUNK)
+        if not data:
+            raise ConnectionResetError("the gateway closed the connection during the handshake")
+        connection.receive_data(data)
