@@ -94,9 +94,10 @@ class RemoteServer:
         return json.loads(resp.body) if resp.body else None
 
     async def open_channel(
-        self, kernel_id: str, session_id: str, resume_after: str | None = None
+        self, kernel_id: str, session_id: str, resume_after: str | None = None, v1: bool = True
     ) -> KernelChannel:
-        """Connect straight to the machine's kernel websocket, bypassing the local server."""
+        """Connect straight to the machine's kernel websocket, bypassing the local server, like
+        JupyterLab 4 (v1) or older (legacy)."""
         url = self.url.replace("http", "ws", 1)
         query = f"session_id={session_id}"
         if resume_after:
@@ -106,7 +107,9 @@ class RemoteServer:
             headers={"Authorization": f"token {self.token}"},
             connect_timeout=60,
         )
-        return KernelChannel(await websocket_connect(req, subprotocols=[V1_PROTOCOL]))
+        return KernelChannel(
+            await websocket_connect(req, subprotocols=[V1_PROTOCOL] if v1 else None)
+        )
 
     def delete_all_kernels(self) -> None:
         for kernel in self.request("GET", "api/kernels"):

@@ -104,6 +104,63 @@ async def test_resume_after_resends_what_was_sent_after_it_then_the_buffer(
     assert result.stdout == "".join(f"{i}\n" for i in range(10))
 
 
+# Prints 4 MB at once: more than the resend log below keeps.
+BURST = f"for i in range({LINES}):\n    print(f'{{i:03d}}' + 'x' * {LINE}, flush=True)"
+
+
+@pytest.mark.parametrize("v1", [True, False], ids=["v1", "legacy"])
+async def test_output_the_resend_log_let_go_is_announced_in_its_cell(
+    tmp_path: Path, v1: bool
+) -> None:
+    # Given a machine that keeps 1 MB of sent output per session to resend, and a client that
+    # ran a cell printing 4 MB but (as on a link that died without a close) only had the frames
+    # up to execute_input when it left
+    config = cloudlab_gateway.gateway_config()
+    config["GatewayKernelManager"]["resume_buffer_bytes"] = BOUND
+    module_dir = str(Path(cloudlab_gateway.__file__).parent)
+    server = start_remote_server(
+        tmp_path / "machine", config=config, env={"PYTHONPATH": module_dir}
+    )
+    try:
+        kernel = await server.fetch("POST", "api/kernels", {"name": "python3"})
+        session_id = secrets.token_hex(8)
+        client = await server.open_channel(kernel["id"], session_id, v1=v1)
+        await client.execute("1")
+        msg_id = await client.send_execute(BURST)
+        resume_after = None
+        while resume_after is None:
+            message = await client.recv()
+            assert message is not None
+            if message.msg_type == "execute_input" and message.parent_msg_id == msg_id:
+                resume_after = client.last_msg_id
+        await client.collect(msg_id, timeout=WAIT)
+        client.close()
+
+        # When it comes back resuming after that frame
+        client = await server.open_channel(
+            kernel["id"], session_id, resume_after=resume_after, v1=v1
+        )
+        result = await client.collect(msg_id, timeout=WAIT)
+        client.close()
+    finally:
+        server.delete_all_kernels()
+        server.stop()
+
+    # Then the cell shows how much output is lost, then the last lines the machine still had,
+    # in order, and the cell completes
+    assert result.reply["status"] == "ok"
+    kept = [line[:3] for line in result.stdout.split()]
+    assert kept == [f"{i:03d}" for i in range(LINES - len(kept), LINES)]
+    assert 0 < len(kept) * LINE <= BOUND + LINE
+    streams = [m for m in result.messages if m.msg_type == "stream"]
+    assert streams[0].content["name"] == "stderr"
+    assert (
+        streams[0].content["text"].startswith(f"[CloudLab] {LINES - len(kept)} output message(s)")
+    )
+    assert "were lost with the connection" in streams[0].content["text"]
+    assert [m.content["name"] for m in streams[1:]] == ["stdout"] * len(streams[1:])
+
+
 async def test_a_connected_client_answering_pings_is_never_dropped(tmp_path: Path) -> None:
     # Given the machine's server pinging kernel sockets every second
     config = cloudlab_gateway.gateway_config(ping_interval=1)

@@ -8,7 +8,8 @@ needs only jupyter_server). Two classes the machine's server is configured with:
   the close is noticed. So every frame sent to a client session is also kept in a bounded log
   (``resume_buffer_bytes``, per kernel + session); a client that reconnects with the same session
   and ``resume_after=<msg_id of the last frame it got>`` first gets the logged frames after that
-  one (all of them when the id is unknown), then the offline buffer, each message once. While a
+  one (all of them when the id is unknown), then the offline buffer, each message once. Output
+  the log had to let go is announced instead, in its cell, once. While a
   stale connection of the session is still open here (its close waits on the dead peer), what it
   would write goes to the session's newest connection instead.
 * ``GatewayKernelManager``: the offline buffer (output kept per kernel + session while no client
@@ -30,6 +31,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from tornado.websocket import WebSocketClosedError
@@ -52,7 +54,7 @@ class _Sent:
     """One message written to a session: its frame while the log keeps it, and the newest
     connection (generation) it was written to."""
 
-    __slots__ = ("binary", "frame", "generation", "output", "size")
+    __slots__ = ("binary", "frame", "generation", "output", "parent", "size")
 
     def __init__(self, frame: str | bytes, binary: bool, generation: int, output: bool) -> None:
         self.frame: str | bytes | None = frame
@@ -60,6 +62,8 @@ class _Sent:
         self.size = len(frame)
         self.generation = generation
         self.output = output
+        self.parent: dict[str, Any] = {}
+        """The parent header of an output let go (its cell), for the notice that it is lost."""
 
 
 class SentLog:
@@ -108,39 +112,52 @@ class SentLog:
 
     def _forget(self, entry: _Sent) -> None:
         if entry.frame is not None:
+            if entry.output:
+                entry.parent = _frame_part(entry.frame, self.protocol, 1) or {}
             entry.frame = None
             self._bytes[entry.output] -= entry.size
 
-    def after(self, msg_id: str) -> list[tuple[str, str | bytes, bool]]:
-        """The kept frames sent after ``msg_id``; all of them when it is not known."""
+    def after(self, msg_id: str) -> tuple[list[tuple[str, str | bytes, bool]], list[_Sent]]:
+        """The kept frames to resend after ``msg_id`` (all when it is not known), and the outputs
+        after it that were let go: reported once, so they leave the log here."""
         items = list(self.sent.items())
         start = next((i + 1 for i, (key, _) in enumerate(items) if key == msg_id), 0)
-        return [
-            (key, entry.frame, entry.binary)
-            for key, entry in items[start:]
-            if entry.frame is not None
-        ]
+        frames, lost = [], []
+        for key, entry in items[start:]:
+            if entry.frame is not None:
+                frames.append((key, entry.frame, entry.binary))
+            elif entry.output and start:
+                lost.append(entry)
+                del self.sent[key]
+        return frames, lost
 
 
 def frame_msg_id(frame: str | bytes, protocol: str | None) -> str | None:
     """The header msg_id of a frame as written to a client (v1 binary, legacy JSON text or legacy
     binary), reading only the header where it can. (The laptop side has its own copy.)"""
+    msg_id = (_frame_part(frame, protocol, 0) or {}).get("msg_id")
+    return msg_id if isinstance(msg_id, str) and msg_id else None
+
+
+def _frame_part(frame: str | bytes, protocol: str | None, index: int) -> dict[str, Any] | None:
+    """The header (``index`` 0) or parent header (1) of a frame written to a client."""
+    key = ("header", "parent_header")[index]
     try:
         if isinstance(frame, str):
-            header = json.loads(frame).get("header")
-        elif protocol == V1_PROTOCOL:
-            start = int.from_bytes(frame[16:24], "little")
-            end = int.from_bytes(frame[24:32], "little")
-            header = json.loads(frame[start:end])
+            part = json.loads(frame).get(key)
+        elif protocol == V1_PROTOCOL:  # offsets: count, channel, header, parent, ...
+            at = 16 + 8 * index
+            start = int.from_bytes(frame[at : at + 8], "little")
+            end = int.from_bytes(frame[at + 8 : at + 16], "little")
+            part = json.loads(frame[start:end])
         else:
             (count,) = struct.unpack("!I", frame[:4])
             (start,) = struct.unpack("!I", frame[4:8])
             end = struct.unpack("!I", frame[8:12])[0] if count > 1 else len(frame)
-            header = json.loads(frame[start:end]).get("header")
+            part = json.loads(frame[start:end]).get(key)
     except (ValueError, TypeError, AttributeError, struct.error):
         return None
-    msg_id = header.get("msg_id") if isinstance(header, dict) else None
-    return msg_id if isinstance(msg_id, str) and msg_id else None
+    return part if isinstance(part, dict) else None
 
 
 class GatewayConnection(ZMQChannelsWebsocketConnection):
@@ -170,18 +187,34 @@ class GatewayConnection(ZMQChannelsWebsocketConnection):
             self._log.current = weakref.ref(self)
             resume_after = self.websocket_handler.get_argument("resume_after", None)
             if resume_after is not None:
-                frames = self._log.after(resume_after)
-                if frames:
-                    self.log.info(
-                        "Resuming %s after %s: %d frame(s)",
-                        self.session_key,
-                        resume_after,
-                        len(frames),
-                    )
+                frames, lost = self._log.after(resume_after)
+                self.log.info(
+                    "Resuming %s after %s: %d frame(s)", self.session_key, resume_after, len(frames)
+                )
+                if lost:
+                    self._announce_lost(lost)
                 for msg_id, frame, binary in frames:
                     self._send(msg_id, frame, binary)
         # Then the offline buffer (replayed through _on_zmq_reply: what was just resent is skipped)
         return super().connect()
+
+    def _announce_lost(self, lost: list[_Sent]) -> None:
+        """A stderr line in the cell whose output is lost, as the offline buffer's notice."""
+        assert self._log is not None
+        text = (
+            f"[CloudLab] {len(lost)} output message(s), {sum(e.size for e in lost) / 1e6:.1f} MB, "
+            "were lost with the connection: the machine keeps the last "
+            f"{self._log.max_bytes / 1e6:.0f} MB of output per kernel to send again.\n"
+        )
+        self.log.warning("Kernel %s: %s", self.kernel_id, text.strip())
+        msg = self.session.msg("stream", {"name": "stderr", "text": text}, lost[0].parent)
+        if self.subprotocol == V1_PROTOCOL:
+            self.websocket_handler.write_message(
+                serialize_msg_to_ws_v1(msg, "iopub", self.session.pack), binary=True
+            )
+        else:
+            frame = self._reserialize_reply(self.session.serialize(msg), channel="iopub")
+            self.websocket_handler.write_message(frame, binary=isinstance(frame, bytes))
 
     @property
     def write_message(self) -> Callable[..., Any]:
@@ -245,10 +278,11 @@ def _zmq_id_and_type(msg_or_list: Any, unpack: Callable[[bytes], Any]) -> tuple[
     return msg_id, str(msg_type)
 
 
-def _header(msg_parts: list[bytes]) -> dict[str, Any]:
+def _zmq_part(msg_parts: list[bytes], after_delimiter: int) -> dict[str, Any]:
+    """A JSON part of a kernel message as ZMQ frames: 2 its header, 3 its parent header."""
     try:
         i = msg_parts.index(DELIM)
-        return dict(json.loads(msg_parts[i + 2]))
+        return dict(json.loads(msg_parts[i + after_delimiter]))
     except (ValueError, IndexError, TypeError):
         return {}
 
@@ -301,11 +335,11 @@ class GatewayKernelManager(AsyncMappingKernelManager):
         stats = info["cloudlab"]
         size = sum(len(p) for p in msg_parts)
         if stats["bytes"] + size > self.offline_buffer_bytes:
-            header = _header(msg_parts)
+            header = _zmq_part(msg_parts, 2)
             if header.get("msg_type") in DROPPABLE:
                 if stats["at"] is None:
                     stats["at"] = len(info["buffer"])
-                    stats["parent"] = _parent(msg_parts)
+                    stats["parent"] = _zmq_part(msg_parts, 3)
                 stats["dropped"] += 1
                 stats["dropped_bytes"] += size
                 return
@@ -328,14 +362,6 @@ class GatewayKernelManager(AsyncMappingKernelManager):
         msg = session.msg("stream", {"name": "stderr", "text": notice}, parent=stats["parent"])
         info["buffer"].insert(stats["at"], ("iopub", session.serialize(msg)))
         return info
-
-
-def _parent(msg_parts: list[bytes]) -> dict[str, Any]:
-    try:
-        i = msg_parts.index(DELIM)
-        return dict(json.loads(msg_parts[i + 3]))
-    except (ValueError, IndexError, TypeError):
-        return {}
 
 
 def gateway_config(
