@@ -259,6 +259,16 @@ class KernelChannel:
         content = {"code": code, "silent": False, "store_history": False, "allow_stdin": False}
         return await self.send("shell", "execute_request", content)
 
+    async def id_of(self, msg_id: str, msg_type: str) -> str:
+        """Read up to the ``msg_type`` message of request ``msg_id``; its own msg_id (a resume
+        point)."""
+        while True:
+            message = await self.recv()
+            assert message is not None, "the socket closed"
+            if message.msg_type == msg_type and message.parent_msg_id == msg_id:
+                assert self.last_msg_id is not None
+                return self.last_msg_id
+
     async def wait_for_stdout(
         self, msg_id: str, text: str, timeout: float = MESSAGE_TIMEOUT
     ) -> None:

@@ -85,12 +85,7 @@ async def test_resume_after_resends_what_was_sent_after_it_then_the_buffer(
     client = await machine.open_channel(kernel["id"], session_id)
     await client.execute("1")
     msg_id = await client.send_execute(TWO_HALVES)
-    resume_after = None
-    while resume_after is None:
-        message = await client.recv()
-        assert message is not None
-        if message.msg_type == "execute_input" and message.parent_msg_id == msg_id:
-            resume_after = client.last_msg_id
+    resume_after = await client.id_of(msg_id, "execute_input")
     await client.wait_for_stdout(msg_id, "4\n")
     client.close()
 
@@ -127,12 +122,7 @@ async def test_output_the_resend_log_let_go_is_announced_in_its_cell(
         client = await server.open_channel(kernel["id"], session_id, v1=v1)
         await client.execute("1")
         msg_id = await client.send_execute(BURST)
-        resume_after = None
-        while resume_after is None:
-            message = await client.recv()
-            assert message is not None
-            if message.msg_type == "execute_input" and message.parent_msg_id == msg_id:
-                resume_after = client.last_msg_id
+        resume_after = await client.id_of(msg_id, "execute_input")
         await client.collect(msg_id, timeout=WAIT)
         client.close()
 

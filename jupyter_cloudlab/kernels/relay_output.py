@@ -102,18 +102,18 @@ class BrowserOutput:
 
     async def _write_whole(self, message: Piece) -> None:
         self._parts, self._size = [], 0
-        opcode = OP_BINARY if message.binary else OP_TEXT
-        if message.frame is not None and self._writes_frames():
-            await self._write_frame(message.frame)
-        elif self._writes_frames():
-            await self._write_frame(message.data, opcode, fin=True)
-        else:
+        if not self._writes_frames():
             data = bytes(message.data)
             await self._wait_flushed()
             self._flushing = self._handler.write_message(
                 data if message.binary else data.decode(), binary=message.binary
             )
             self._flushing.add_done_callback(_ignore_closed)  # the last may never be awaited
+        elif message.frame is not None:
+            await self._write_frame(message.frame)  # as the gateway framed it
+        else:
+            opcode = OP_BINARY if message.binary else OP_TEXT
+            await self._write_frame(message.data, opcode, fin=True)
         self._last_unread = message
 
     async def _start_streaming(self, last: bool = False) -> None:
