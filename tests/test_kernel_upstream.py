@@ -15,7 +15,7 @@ import pytest
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, BytesMessage, RejectConnection, RejectData, Request
 
-from jupyter_cloudlab.kernels.upstream import HandshakeRejected, UpstreamSocket
+from jupyter_cloudlab.kernels.upstream import PAUSE_ABOVE_BYTES, HandshakeRejected, UpstreamSocket
 
 Gateway = Callable[[asyncio.StreamReader, asyncio.StreamWriter, WSConnection], Awaitable[None]]
 
@@ -102,6 +102,32 @@ async def test_a_large_message_arrives_in_pieces_while_it_is_sent() -> None:
             pieces.append(piece)
         data = b"".join(p.data for p in pieces if not isinstance(p.data, str))
         assert data == bytes(i % 251 for i in range(total))
+        upstream.close()
+
+
+async def test_a_reader_that_does_not_keep_up_holds_a_bounded_amount() -> None:
+    # Given a gateway sending a 64 MB message as fast as the socket takes it
+    total = 64 * 1024 * 1024
+
+    async def flood(_r: asyncio.StreamReader, w: asyncio.StreamWriter, c: WSConnection) -> None:
+        w.write(c.send(BytesMessage(bytes(total))))
+        await w.drain()
+        await asyncio.sleep(1)
+
+    async with gateway(flood) as url:
+        upstream = await open_upstream(url)
+        # When the relay reads nothing for a while (its browser is slow)
+        await asyncio.sleep(1.0)
+        # Then it has taken in about the pause threshold, not the message: the rest waits in TCP
+        assert 0 < upstream.buffered <= PAUSE_ABOVE_BYTES + 256 * 1024
+        # And once it reads again, the whole message comes through
+        received, last = 0, False
+        while not last:
+            piece = await asyncio.wait_for(upstream.receive(), 10)
+            assert piece is not None
+            received, last = received + len(piece.data), piece.last
+            assert upstream.buffered <= PAUSE_ABOVE_BYTES + 256 * 1024
+        assert received == total
         upstream.close()
 
 

@@ -30,6 +30,8 @@ STREAM_AFTER_BYTES = 256 * 1024
 # Below this a frame's header and payload are joined into one write (one send); above it the copy
 # costs more than a second send.
 JOIN_BELOW_BYTES = 64 * 1024
+# A message's header is read from this much of its start (a v1 header: a few hundred bytes in).
+HEADER_SCAN_BYTES = 64 * 1024
 
 
 BROKEN_REASON = "a large output was cut off by a lost connection to the machine; reconnecting"
@@ -117,9 +119,8 @@ class BrowserOutput:
         self._last_unread = message
 
     async def _start_streaming(self, last: bool = False) -> None:
-        prefix = b"".join(self._parts)
-        self._parts, self._size = [], 0
-        msg_id = frame_msg_id(prefix, self._protocol)  # the header is at the start of a v1 frame
+        parts, self._parts, self._size = self._parts, [], 0
+        msg_id = frame_msg_id(_start_of(parts), self._protocol)  # a v1 frame starts with it
         if self._resuming is None:
             self._streaming = _Streamed(msg_id)
             self._skip = 0
@@ -129,7 +130,8 @@ class BrowserOutput:
                 raise BrokenMessage(BROKEN_REASON)
             self._streaming = cut
             self._skip = cut.sent
-        await self._forward(prefix, last)
+        for index, part in enumerate(parts, start=1):  # each as it came: no copy
+            await self._forward(part, last and index == len(parts))
 
     async def _forward(self, data: bytes | memoryview, last: bool) -> None:
         streamed = self._streaming
@@ -197,6 +199,16 @@ class BrowserOutput:
                 await flushing
             except StreamClosedError as e:
                 raise WebSocketClosedError() from e
+
+
+def _start_of(parts: list[Any]) -> bytes:
+    """The first ``HEADER_SCAN_BYTES`` of a message's parts (enough to hold its header)."""
+    start = bytearray()
+    for part in parts:
+        start += part[: HEADER_SCAN_BYTES - len(start)]
+        if len(start) >= HEADER_SCAN_BYTES:
+            break
+    return bytes(start)
 
 
 def _ignore_closed(future: asyncio.Future[Any]) -> None:

@@ -1,4 +1,4 @@
-"""The relay's websocket to a machine's gateway, read as it arrives (asyncio streams).
+"""The relay's websocket to a machine's gateway, read as it arrives (an asyncio protocol).
 
 tornado's websocket client hands over whole messages only: a 50 MB output is first received
 completely and copied, then sent on, so the browser waits for the transfer twice and the local
@@ -35,7 +35,9 @@ from wsproto.utilities import LocalProtocolError
 
 from .ws_frames import OP_CLOSE, OP_PING, Control, FrameReader, Piece, ProtocolViolation
 
-READ_CHUNK = 256 * 1024
+# Received bytes held before reading from the gateway pauses (the browser is slower): TCP then
+# pushes back through the tunnel to the machine.
+PAUSE_ABOVE_BYTES = 1024 * 1024
 # 1006: closed without a close frame (RFC 6455): the link died, the tunnel was cut.
 ABNORMAL_CLOSURE = 1006
 
@@ -49,26 +51,83 @@ class HandshakeRejected(Exception):
         self.body = body
 
 
+class _Inbound(asyncio.Protocol):
+    """What the gateway sends, as it was received: the handshake's answer, then frames straight
+    into the frame reader (no stream buffer in between to copy each byte through)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.head: bytearray | None = bytearray()
+        """The bytes received while the handshake lasts; None after it."""
+        self.frames = FrameReader()
+        self.ended = False
+        self.last_heard = asyncio.get_running_loop().time()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.last_heard = asyncio.get_running_loop().time()
+        if self.head is not None:
+            self.head += data
+        else:
+            self.frames.feed(data)
+            if self.frames.buffered > PAUSE_ABOVE_BYTES and self.transport is not None:
+                self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.ended = True
+        self._wake()
+        return False  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.ended = True
+        self._wake()
+
+    def frames_from(self, offset: int) -> None:
+        """The handshake's answer ended at ``offset``: what follows are frames."""
+        assert self.head is not None
+        self.frames.feed(bytes(self.head[offset:]))
+        self.head = None
+
+    async def more(self) -> None:
+        """Wait for more bytes (or the end); reading resumes if it was paused."""
+        if self.ended:
+            return
+        if self.transport is not None:
+            self.transport.resume_reading()
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+
 class UpstreamSocket:
     """A client websocket to a gateway's kernel channels; read with :meth:`receive`."""
 
     def __init__(
         self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        inbound: _Inbound,
         connection: WSConnection,
         subprotocol: str | None,
         ping_interval: float,
         ping_timeout: float,
     ) -> None:
-        self._reader = reader
-        self._writer = writer
+        assert inbound.transport is not None
+        self._inbound = inbound
+        self._transport = inbound.transport
         self._connection = connection
-        self._frames = FrameReader()
         self.selected_subprotocol = subprotocol
         self.close_code: int | None = None
         self.close_reason: str | None = None
-        self._last_heard = asyncio.get_running_loop().time()
         self._keepalive = asyncio.create_task(self._keep_alive(ping_interval, ping_timeout))
 
     @classmethod
@@ -85,12 +144,13 @@ class UpstreamSocket:
         parts = urlsplit(url)
         host, port = parts.hostname or "127.0.0.1", parts.port or 80
         target = parts.path + (f"?{parts.query}" if parts.query else "")
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, limit=READ_CHUNK), timeout
+        loop = asyncio.get_running_loop()
+        transport, inbound = await asyncio.wait_for(
+            loop.create_connection(_Inbound, host, port), timeout
         )
         try:
             # Without it each small frame waits ~40 ms for the peer's delayed ACK (Nagle).
-            writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             connection = WSConnection(ConnectionType.CLIENT)
             request = Request(
                 host=parts.netloc,
@@ -98,18 +158,23 @@ class UpstreamSocket:
                 extra_headers=[(k.lower().encode(), v.encode()) for k, v in headers.items()],
                 subprotocols=subprotocols,
             )
-            writer.write(connection.send(request))
-            accepted = await asyncio.wait_for(_handshake(reader, connection), timeout)
+            transport.write(connection.send(request))
+            accepted = await asyncio.wait_for(_handshake(inbound, connection), timeout)
         except BaseException:
-            writer.transport.abort()
+            transport.abort()
             raise
-        return cls(reader, writer, connection, accepted.subprotocol, ping_interval, ping_timeout)
+        return cls(inbound, connection, accepted.subprotocol, ping_interval, ping_timeout)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received from the gateway and not handed out yet."""
+        return self._inbound.frames.buffered
 
     async def receive(self) -> Piece | None:
         """The next piece of a message; None once the socket is closed (see ``close_code``)."""
         while True:
             try:
-                event = self._frames.next()
+                event = self._inbound.frames.next()
             except ProtocolViolation as e:
                 self._closed(1002, str(e))
                 return None
@@ -120,15 +185,10 @@ class UpstreamSocket:
                 continue
             if self.close_code is not None:
                 return None
-            try:
-                data = await self._reader.read(READ_CHUNK)
-            except OSError:
-                data = b""
-            self._last_heard = asyncio.get_running_loop().time()
-            if not data:
+            if self._inbound.ended:
                 self._closed(ABNORMAL_CLOSURE, None)
                 return None
-            self._frames.feed(data)
+            await self._inbound.more()
 
     def _control(self, control: Control) -> None:
         if control.opcode == OP_PING:
@@ -149,16 +209,16 @@ class UpstreamSocket:
         self._closed(code, reason)
 
     def _send(self, event: Event) -> None:
-        if self._writer.is_closing():
+        if self._transport.is_closing():
             return
         with contextlib.suppress(LocalProtocolError):
-            self._writer.write(self._connection.send(event))
+            self._transport.write(self._connection.send(event))
 
     def _closed(self, code: int, reason: str | None) -> None:
         if self.close_code is None:
             self.close_code, self.close_reason = code, reason
         self._keepalive.cancel()
-        self._writer.close()  # flushes what is queued, then FIN
+        self._transport.close()  # flushes what is queued, then FIN
 
     async def _keep_alive(self, interval: float, timeout: float) -> None:
         """Ping while quiet; a link that stays silent past ``timeout`` is dead: end it now, not
@@ -166,25 +226,28 @@ class UpstreamSocket:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(interval)
-            if loop.time() - self._last_heard > timeout:
-                self._writer.transport.abort()  # the pending read then sees the end
+            if loop.time() - self._inbound.last_heard > timeout:
+                self._transport.abort()  # the pending read then sees the end
                 return
             self._send(Ping())
 
 
-async def _handshake(reader: asyncio.StreamReader, connection: WSConnection) -> AcceptConnection:
+async def _handshake(inbound: _Inbound, connection: WSConnection) -> AcceptConnection:
     """Read the gateway's answer to the upgrade, and no further: frames the gateway sent right
-    after it (a replay) stay in ``reader`` for the frame reader."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as e:
-        raise ConnectionResetError("the gateway closed the connection during the handshake") from e
-    connection.receive_data(head)
+    after it (a replay) go to the frame reader."""
+    assert inbound.head is not None
+    while (end := inbound.head.find(b"\r\n\r\n")) < 0:
+        if inbound.ended:
+            raise ConnectionResetError("the gateway closed the connection during the handshake")
+        await inbound.more()
+    fed = end + 4
+    connection.receive_data(bytes(inbound.head[:fed]))
     rejected: RejectConnection | None = None
     body = b""
     while True:
         for event in connection.events():
             if isinstance(event, AcceptConnection):
+                inbound.frames_from(fed)
                 return event
             if isinstance(event, RejectConnection):
                 rejected = event
@@ -194,7 +257,10 @@ async def _handshake(reader: asyncio.StreamReader, connection: WSConnection) -> 
                 body += event.data
                 if event.body_finished and rejected is not None:
                     raise HandshakeRejected(rejected.status_code, body)
-        data = await reader.read(READ_CHUNK)
-        if not data:
-            raise ConnectionResetError("the gateway closed the connection during the handshake")
-        connection.receive_data(data)
+        if fed == len(inbound.head):
+            if inbound.ended:
+                raise ConnectionResetError("the gateway closed the connection during the handshake")
+            await inbound.more()
+            continue
+        connection.receive_data(bytes(inbound.head[fed:]))
+        fed = len(inbound.head)

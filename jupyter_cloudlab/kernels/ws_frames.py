@@ -12,6 +12,7 @@ in pieces while it arrives, never held whole.
 from __future__ import annotations
 
 import struct
+from collections import deque
 from dataclasses import dataclass
 
 OP_CONTINUATION = 0x0
@@ -37,13 +38,13 @@ class Piece:
     """Part of a data message, in arrival order."""
 
     data: bytes | memoryview
-    """The payload bytes of this piece (UTF-8 when not ``binary``)."""
+    """The payload bytes of this piece (UTF-8 when not ``binary``); a view into what was read."""
     binary: bool
     first: bool
     """It starts a message."""
     last: bool
     """It ends the message."""
-    frame: bytes | None = None
+    frame: memoryview | None = None
     """The whole websocket frame, header included, when the message came as this one piece."""
 
 
@@ -62,10 +63,16 @@ class Control:
 
 
 class FrameReader:
-    """Splits the bytes a websocket server sends into pieces of messages and control frames."""
+    """Splits the bytes a websocket server sends into pieces of messages and control frames.
+
+    The bytes stay in the chunks they were received in: pieces are views into them, so a large
+    output is not copied on its way through (only a header or a small frame split across two
+    chunks is joined)."""
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._chunks: deque[memoryview] = deque()
+        self.buffered = 0
+        """Bytes fed and not handed out yet."""
         self._remaining = 0
         """Payload bytes still to come of the data frame being handed out in pieces."""
         self._frame_fin = False
@@ -75,54 +82,78 @@ class FrameReader:
         """A piece of the current message was handed out."""
 
     def feed(self, data: bytes) -> None:
-        self._buffer += data
+        if data:
+            self._chunks.append(memoryview(data))
+            self.buffered += len(data)
 
     def next(self) -> Piece | Control | None:
         """The next piece or control frame out of what was fed; None until more bytes come."""
         if self._remaining:
-            return self._next_part() if self._buffer else None
-        buffer = self._buffer
-        if len(buffer) < 2:
+            return self._next_part() if self._chunks else None
+        head = self._front(2)
+        if head is None:
             return None
-        head, second = buffer[0], buffer[1]
+        first, second = head[0], head[1]
         if second & 0x80:
             raise ProtocolViolation("a server's frame was masked")
-        if head & 0x70:
+        if first & 0x70:
             raise ProtocolViolation("reserved bits set without an extension")
         length, offset = second & 0x7F, 2
-        if length == 126:
-            if len(buffer) < 4:
+        if length >= 126:
+            offset = 4 if length == 126 else 10
+            if (head := self._front(offset)) is None:
                 return None
-            (length,), offset = struct.unpack_from("!H", buffer, 2), 4
-        elif length == 127:
-            if len(buffer) < 10:
-                return None
-            (length,), offset = struct.unpack_from("!Q", buffer, 2), 10
-        opcode, fin = head & 0x0F, bool(head & _FIN)
+            (length,) = struct.unpack_from("!H" if offset == 4 else "!Q", head, 2)
+        opcode, fin = first & 0x0F, bool(first & _FIN)
         if opcode & 0x8:
             return self._control(opcode, fin, offset, length)
         end = offset + length
-        if len(buffer) < end and length <= WHOLE_FRAME_BYTES:
+        if self.buffered < end and length <= WHOLE_FRAME_BYTES:
             return None  # a small frame: wait for all of it
         self._check_sequence(opcode)
-        if len(buffer) >= end:
-            frame = bytes(buffer[:end])
-            del buffer[:end]
-            return self._piece(memoryview(frame)[offset:], fin, frame_done=True, frame=frame)
-        del buffer[:offset]
+        if length <= WHOLE_FRAME_BYTES or end <= len(self._chunks[0]):
+            frame = self._take(end)
+            return self._piece(frame[offset:], fin, frame_done=True, frame=frame)
+        self._take(offset)
         self._remaining, self._frame_fin = length, fin
-        return self._next_part()
+        return self._next_part() if self._chunks else None
+
+    def _front(self, size: int) -> memoryview | None:
+        """The first ``size`` bytes fed, as one view (None until there are that many)."""
+        if self.buffered < size:
+            return None
+        if len(self._chunks[0]) < size:  # split across chunks: join those bytes, no more
+            parts, missing = [], size
+            while missing:
+                chunk = self._chunks.popleft()
+                if len(chunk) > missing:
+                    self._chunks.appendleft(chunk[missing:])
+                    chunk = chunk[:missing]
+                parts.append(chunk)
+                missing -= len(chunk)
+            self._chunks.appendleft(memoryview(b"".join(parts)))
+        return self._chunks[0][:size]
+
+    def _take(self, size: int) -> memoryview:
+        """Hand out the first ``size`` bytes (at most the first chunk's when streaming)."""
+        view = self._front(size)
+        assert view is not None
+        rest = self._chunks[0][size:]
+        if rest:
+            self._chunks[0] = rest
+        else:
+            self._chunks.popleft()
+        self.buffered -= size
+        return view
 
     def _control(self, opcode: int, fin: bool, offset: int, length: int) -> Control | None:
         if not fin or length > 125:
             raise ProtocolViolation("a control frame was fragmented or longer than 125 bytes")
         if opcode not in (OP_CLOSE, OP_PING, OP_PONG):
             raise ProtocolViolation(f"unknown opcode {opcode:#x}")
-        if len(self._buffer) < offset + length:
+        if self.buffered < offset + length:
             return None
-        payload = bytes(self._buffer[offset : offset + length])
-        del self._buffer[: offset + length]
-        return Control(opcode, payload)
+        return Control(opcode, bytes(self._take(offset + length)[offset:]))
 
     def _check_sequence(self, opcode: int) -> None:
         if opcode == OP_CONTINUATION:
@@ -137,14 +168,13 @@ class FrameReader:
             raise ProtocolViolation(f"unknown opcode {opcode:#x}")
 
     def _next_part(self) -> Piece:
-        take = min(self._remaining, len(self._buffer))
-        data = bytes(self._buffer[:take])
-        del self._buffer[:take]
-        self._remaining -= take
+        size = min(self._remaining, len(self._chunks[0]))
+        data = self._take(size)
+        self._remaining -= size
         return self._piece(data, self._frame_fin, frame_done=not self._remaining, frame=None)
 
     def _piece(
-        self, data: bytes | memoryview, fin: bool, frame_done: bool, frame: bytes | None
+        self, data: memoryview, fin: bool, frame_done: bool, frame: memoryview | None
     ) -> Piece:
         first, last = not self._message_started, fin and frame_done
         self._message_started = not last
