@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, BytesMessage, RejectConnection, RejectData, Request
+from wsproto.frame_protocol import FrameProtocol
 
 from jupyter_cloudlab.kernels.upstream import PAUSE_ABOVE_BYTES, HandshakeRejected, UpstreamSocket
 
@@ -21,8 +22,11 @@ Gateway = Callable[[asyncio.StreamReader, asyncio.StreamWriter, WSConnection], A
 
 
 @contextlib.asynccontextmanager
-async def gateway(behaviour: Gateway | None, accept: bool = True) -> AsyncIterator[str]:
-    """A websocket server on 127.0.0.1; yields its channels URL."""
+async def gateway(
+    behaviour: Gateway | None, accept: bool = True, with_accept: bytes = b""
+) -> AsyncIterator[str]:
+    """A websocket server on 127.0.0.1; yields its channels URL. ``with_accept``: bytes sent in
+    the same write as the upgrade's answer (as a replay right behind it)."""
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = WSConnection(ConnectionType.SERVER)
@@ -39,7 +43,8 @@ async def gateway(behaviour: Gateway | None, accept: bool = True) -> AsyncIterat
             await writer.drain()
             writer.close()
             return
-        writer.write(connection.send(AcceptConnection(subprotocol=requests[0].subprotocols[0])))
+        accepted = connection.send(AcceptConnection(subprotocol=requests[0].subprotocols[0]))
+        writer.write(accepted + with_accept)
         if behaviour is not None:
             await behaviour(reader, writer, connection)
         writer.close()
@@ -71,6 +76,25 @@ async def test_a_refused_upgrade_says_the_status_and_message() -> None:
             await open_upstream(url)
     assert refused.value.status_code == 404
     assert b"Kernel does not exist" in refused.value.body
+
+
+async def test_frames_in_the_same_packet_as_the_upgrade_answer_are_not_lost() -> None:
+    # Given a gateway whose answer to the upgrade carries two messages right behind it (as when
+    # it replays what it buffered for this session)
+    server_side = FrameProtocol(client=False, extensions=[])
+    replay = bytes(server_side.send_data(b"first", fin=True)) + bytes(
+        server_side.send_data(b"second", fin=True)
+    )
+
+    async def linger(_r: asyncio.StreamReader, _w: asyncio.StreamWriter, _c: WSConnection) -> None:
+        await asyncio.sleep(1)
+
+    async with gateway(linger, with_accept=replay) as url:
+        upstream = await open_upstream(url)
+        # Then both arrive, whole and in order
+        pieces = [await asyncio.wait_for(upstream.receive(), 5) for _ in range(2)]
+        assert [bytes(p.data) for p in pieces if p is not None] == [b"first", b"second"]
+        upstream.close()
 
 
 async def test_a_large_message_arrives_in_pieces_while_it_is_sent() -> None:
