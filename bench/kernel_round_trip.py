@@ -11,7 +11,9 @@ OpenSSH's when this runs as root with /usr/sbin/sshd (as on a real machine: a se
 else the sandbox's in-process asyncssh server (which then shares the local server's CPU).
 Throughput is the median of 5 runs of each case; "cores busy" is the CPU time of the whole host
 per second during the 20 x 1 MB runs (all processes run on this host here: when it nears the core
-count, (b) waits on CPU rather than on the path).
+count, (b) waits on CPU rather than on the path). "CPU by side" splits what the processes spent per
+round trip and per 20 x 1 MB into the laptop's side and the machine's (bench/process_cpu.py): on
+AWS the machine's side runs on the machine, so laptop b/a is a remote kernel's cost to the laptop.
 Usage: python bench/kernel_round_trip.py [--n 300] [--warmup 30] [--big-mb 100]
        [--protocol v1|legacy] [--sshd openssh|asyncssh] [--forward asyncssh|openssh]
 """
@@ -37,6 +39,7 @@ from jupyter_server.services.kernels.connection.base import (
     deserialize_msg_from_ws_v1,
     serialize_msg_to_ws_v1,
 )
+from process_cpu import LAPTOP, MACHINE, CpuBySide
 
 REPO = Path(__file__).resolve().parent.parent
 V1 = "v1.kernel.websocket.jupyter.org"
@@ -261,7 +264,9 @@ def execute(ws: websocket.WebSocket, session: str, code: str) -> tuple[float, in
 class Route:
     """One of the compared paths: a kernel of ``server`` and a client socket to it."""
 
-    def __init__(self, label: str, server: Jupyter, kernel_name: str, protocol: str) -> None:
+    def __init__(
+        self, label: str, server: Jupyter, kernel_name: str, protocol: str, instance_id: str
+    ) -> None:
         self.label = label
         self.server = server
         self.kernel = server.request("POST", "api/kernels", {"name": kernel_name})
@@ -271,6 +276,8 @@ class Route:
         self.many: list[float] = []
         self.one: list[float] = []
         self.busy_seconds = self.wall_seconds = 0.0
+        self.round_trip_cpu = CpuBySide(instance_id)
+        self.many_cpu = CpuBySide(instance_id)
         self.big_delivered = False
 
     def execute(self, code: str) -> tuple[float, int]:
@@ -295,11 +302,15 @@ def measure(paths: list[Route], n: int, warmup: int, big_mb: int) -> None:
         path.execute(SHOW)
     for _ in range(n // RT_BLOCK):
         for path in paths:
+            path.round_trip_cpu.start()
             path.round_trips += [path.execute("1+1")[0] for _ in range(RT_BLOCK)]
+            path.round_trip_cpu.stop()
     for _ in range(THROUGHPUT_REPEATS):
         for path in paths:
             busy_before, started = cpu_seconds(), time.perf_counter()
+            path.many_cpu.start()
             path.many.append(path.execute(MANY)[0])
+            path.many_cpu.stop()
             path.busy_seconds += cpu_seconds() - busy_before
             path.wall_seconds += time.perf_counter() - started
         for path in paths:
@@ -342,12 +353,14 @@ def main() -> None:
     paths: list[Route] = []
     try:
         machine = server.launch_machine()
-        paths.append(Route("(a) local kernel       ", server, "python3", args.protocol))
+        instance = machine["instance_id"]
+        paths.append(Route("(a) local kernel       ", server, "python3", args.protocol, instance))
         remote = machine["kernelspecs"][0]
-        paths.append(Route("(b) machine via tunnel ", server, remote, args.protocol))
+        paths.append(Route("(b) machine via tunnel ", server, remote, args.protocol, instance))
         direct = server.machine_server_through_forward()
         if direct is not None:
-            paths.append(Route("(c) (b) minus the relay", direct, "python3", args.protocol))
+            label = "(c) (b) minus the relay"
+            paths.append(Route(label, direct, "python3", args.protocol, instance))
         measure(paths, args.n, args.warmup, args.big_mb)
         for path in paths:
             path.close()
@@ -386,7 +399,29 @@ def report(paths: list[Route], big_mb: int) -> None:
     # the busy cores reach the host's count, (b) waits on CPU, not on the path.
     busy = ", ".join(f"{p.label.split()[0]} {p.busy_seconds / p.wall_seconds:.1f}" for p in paths)
     print(f"  cores busy during 20 x 1 MB: {busy} (this host has {os.cpu_count()})")
+    report_cpu_by_side(paths)
     print(f"single {big_mb} MB output delivered: (a) {a.big_delivered}  (b) {b.big_delivered}")
+
+
+def report_cpu_by_side(paths: list[Route]) -> None:
+    """What each side's processes spent per round trip and per 20 x 1 MB: on AWS the machine's
+    side runs on the machine, so laptop b/a is what a remote kernel costs the laptop."""
+    print("CPU by side (ms; laptop: local server, its kernels, ssh, client; machine: the rest)")
+    per_case = {
+        "round trip": lambda p: (p.round_trip_cpu.seconds, len(p.round_trips)),
+        "20 x 1 MB": lambda p: (p.many_cpu.seconds, len(p.many)),
+    }
+    for case, spent in per_case.items():
+        line = []
+        for path in paths:
+            seconds, count = spent(path)
+            line.append(
+                f"{path.label[:3]} laptop {seconds[LAPTOP] / count * 1000:.3g}"
+                f" machine {seconds[MACHINE] / count * 1000:.3g}"
+            )
+        laptop_a = spent(paths[0])[0][LAPTOP] / spent(paths[0])[1]
+        laptop_b = spent(paths[1])[0][LAPTOP] / spent(paths[1])[1]
+        print(f"  {case:10}: {' | '.join(line)} | laptop b/a {laptop_b / laptop_a:.2f}")
 
 
 if __name__ == "__main__":
