@@ -34,6 +34,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from jupyter_cloudlab.kernels.frames import frame_msg_id
+from jupyter_cloudlab.remote import cloudlab_gateway
 from tests.processes import sshd_of_machine
 
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
@@ -189,6 +190,18 @@ def start_remote_server(
                 server.stop()
                 raise TimeoutError(f"remote server not up:\n{log_path.read_text()}") from None
             time.sleep(0.2)
+
+
+def start_machine_server(
+    root: Path, resume_buffer_bytes: int | None = None, **settings: Any
+) -> RemoteServer:
+    """A server configured as the bootstrap configures the machine's: our gateway modules and
+    ``gateway_config(**settings)`` (and this bound of the resend log, when given)."""
+    config = cloudlab_gateway.gateway_config(**settings)
+    if resume_buffer_bytes is not None:
+        config["GatewayKernelManager"]["resume_buffer_bytes"] = resume_buffer_bytes
+    module_dir = str(Path(cloudlab_gateway.__file__).parent)
+    return start_remote_server(root, config=config, env={"PYTHONPATH": module_dir})
 
 
 @dataclass

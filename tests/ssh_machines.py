@@ -88,22 +88,29 @@ async def rig(
         await machine.host.close()
 
 
-async def gateway_kernelspecs(connection: asyncssh.SSHClientConnection, gateway: Any) -> dict:
-    """The kernelspecs the machine's gateway lists, fetched through a forward of CONNECTION."""
+async def gateway_api(
+    connection: asyncssh.SSHClientConnection, gateway: Any, path: str, method: str = "GET"
+) -> Any:
+    """A REST call to the machine's gateway through a forward of CONNECTION (None: no body)."""
     listener = await connection.forward_local_port("127.0.0.1", 0, "127.0.0.1", gateway.port)
     try:
-        data = await asyncio.to_thread(
-            get_json, listener.get_port(), "/api/kernelspecs", gateway.token
-        )
-        return dict(data["kernelspecs"])
+        return await asyncio.to_thread(get_json, listener.get_port(), path, gateway.token, method)
     finally:
         listener.close()
 
 
-def get_json(port: int, path: str, token: str) -> dict:
+async def gateway_kernelspecs(connection: asyncssh.SSHClientConnection, gateway: Any) -> dict:
+    """The kernelspecs the machine's gateway lists."""
+    return dict((await gateway_api(connection, gateway, "/api/kernelspecs"))["kernelspecs"])
+
+
+def get_json(port: int, path: str, token: str, method: str = "GET") -> Any:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"token {token}"}
+        f"http://127.0.0.1:{port}{path}",
+        headers={"Authorization": f"token {token}"},
+        method=method,
+        data=b"{}" if method == "POST" else None,
     )
-    with urllib.request.urlopen(request, timeout=10) as reply:
-        data: dict = json.loads(reply.read())
-    return data
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        body = reply.read()
+    return json.loads(body) if body else None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,14 @@ from jupyter_cloudlab.ssh.bootstrap import (
     bootstrap,
     fetch_gateway_log,
 )
-from tests.ssh_machines import LAYOUTS, VENV_BIN, base_python, gateway_kernelspecs, rig
+from tests.ssh_machines import (
+    LAYOUTS,
+    VENV_BIN,
+    base_python,
+    gateway_api,
+    gateway_kernelspecs,
+    rig,
+)
 
 NO_ENVS = BootstrapOptions(env_roots=())
 RESUME_BUDGET_S = 10.0
@@ -57,6 +66,49 @@ async def test_fresh_then_reused_then_resumed_after_stop_start(tmp_path: Path, u
         assert elapsed < RESUME_BUDGET_S
         # And its log can be fetched over SSH (what `jupyter cloudlab logs` shows)
         assert "Jupyter Server" in await fetch_gateway_log(connection)
+        connection.close()
+
+
+async def test_new_settings_restart_the_gateway_but_never_under_running_kernels(
+    tmp_path: Path,
+) -> None:
+    async with rig(tmp_path) as machine:
+        connection = await machine.connect()
+        config = machine.disk / "home" / "ubuntu" / ".cloudlab" / "jupyter_server_config.json"
+
+        def culling() -> object:
+            return json.loads(config.read_text())["MappingKernelManager"]["cull_idle_timeout"]
+
+        def tuned(seconds: int) -> BootstrapOptions:
+            return replace(NO_ENVS, gateway_settings=(("cull_idle_timeout", seconds),))
+
+        # Given a machine whose gateway runs with the default settings and no kernel
+        first = await bootstrap(connection, NO_ENVS)
+        assert culling() == 0
+
+        # When the user's culling setting changes, Then the gateway is restarted with it
+        second = await bootstrap(connection, tuned(600))
+        assert not second.reused and not second.outdated and culling() == 600
+        assert second.token == first.token
+        assert "python3" in await gateway_kernelspecs(connection, second)
+
+        # When it changes again while a kernel runs there
+        kernel = await gateway_api(connection, second, "/api/kernels", "POST")
+        third = await bootstrap(connection, tuned(900))
+
+        # Then the gateway and its kernel are left running, and the bootstrap says it is outdated
+        assert third.reused and third.outdated and third.port == second.port
+        assert (await gateway_api(connection, third, f"/api/kernels/{kernel['id']}"))["id"]
+        assert culling() == 600
+
+        # When the kernel is gone, Then the next bootstrap applies the new setting
+        await gateway_api(connection, third, f"/api/kernels/{kernel['id']}", "DELETE")
+        fourth = await bootstrap(connection, tuned(900))
+        assert not fourth.reused and not fourth.outdated and culling() == 900
+        assert "python3" in await gateway_kernelspecs(connection, fourth)
+
+        # And once applied, the same settings reuse the running gateway
+        assert (await bootstrap(connection, tuned(900))).reused
         connection.close()
 
 

@@ -1,4 +1,5 @@
-"""The local culler culls idle local kernels and never touches a machine's kernels."""
+"""The local culler culls idle local kernels and never touches a machine's kernels; the machine's
+own culler (its activity read by remote/cloudlab_activity.py) culls idle kernels, not busy ones."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from traitlets.config import Config
 
 from jupyter_cloudlab.kernels.config import attach_gateways, mixing_server_config
 from jupyter_cloudlab.kernels.gateways import Gateway, GatewayRegistry
-from tests.kernel_helpers import RemoteServer, start_remote_server
+from tests.kernel_helpers import RemoteServer, start_machine_server, start_remote_server
 
 MACHINE_ID = "m-cull"
 WAIT = 120.0
@@ -64,3 +65,54 @@ async def test_local_culler_spares_remote_kernels(
     listed = json.loads((await jp_fetch("api", "kernels")).body)
     assert [k["id"] for k in listed] == [remote_id]
     assert [k["id"] for k in await remote_server.fetch("GET", "api/kernels")] == [remote_id]
+
+
+@pytest.fixture
+def culling_machine(tmp_path: Path) -> Iterator[RemoteServer]:
+    """The machine's server as the bootstrap configures it, culling after 2 s idle."""
+    server = start_machine_server(tmp_path / "machine", cull_idle_timeout=2, cull_interval=1)
+    yield server
+    server.delete_all_kernels()
+    server.stop()
+
+
+async def test_machine_culls_idle_kernels_and_spares_busy_ones(
+    culling_machine: RemoteServer,
+) -> None:
+    machine = culling_machine
+    # Given two kernels on the machine: one left idle, one running a long cell (its client gone)
+    idle = await machine.fetch("POST", "api/kernels", {"name": "python3"})
+    busy = await machine.fetch("POST", "api/kernels", {"name": "python3"})
+    client = await machine.open_channel(busy["id"], "session-1")
+    await client.execute("1")
+    before = (await machine.fetch("GET", f"api/kernels/{busy['id']}"))["last_activity"]
+    await client.send_execute("import time\ntime.sleep(8)\nprint('done')")
+    states: list[str] = []
+
+    async def busy_state() -> str:
+        state = (await machine.fetch("GET", f"api/kernels/{busy['id']}"))["execution_state"]
+        states.append(state)
+        return str(state)
+
+    while await busy_state() != "busy":
+        assert len(states) < 100, f"the running cell never showed as busy: {states}"
+        await asyncio.sleep(0.1)
+    client.close()
+
+    # When the culler has culled the idle one (2 s idle, checked every second)
+    await until_culled(machine, idle["id"])
+
+    # Then the busy one is still there, busy, and its activity was recorded
+    now = await machine.fetch("GET", f"api/kernels/{busy['id']}")
+    assert now["execution_state"] == "busy"
+    assert now["last_activity"] > before
+    # And once its cell is done it is seen idle, then culled in turn
+    await until_culled(machine, busy["id"])
+
+
+async def until_culled(machine: RemoteServer, kernel_id: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT
+    while kernel_id in [k["id"] for k in await machine.fetch("GET", "api/kernels")]:
+        assert loop.time() < deadline, f"kernel {kernel_id} was never culled"
+        await asyncio.sleep(0.2)

@@ -14,7 +14,7 @@ from jupyter_server.services.kernels.connection.base import (
 )
 
 from jupyter_cloudlab.kernels.frames import V1_PROTOCOL, frame_msg_id
-from jupyter_cloudlab.remote import cloudlab_gateway
+from jupyter_cloudlab.remote import cloudlab_sent_log
 
 
 def _message() -> dict:
@@ -37,14 +37,14 @@ def _frames(msg: dict) -> list[tuple[str | bytes, str | None]]:
     return [(v1, V1_PROTOCOL), (legacy_text, ""), (legacy_text, None), (legacy_binary, "")]
 
 
-@pytest.mark.parametrize("parse", [frame_msg_id, cloudlab_gateway.frame_msg_id])
+@pytest.mark.parametrize("parse", [frame_msg_id, cloudlab_sent_log.frame_msg_id])
 def test_msg_id_of_each_frame_format(parse) -> None:
     msg = _message()
     for frame, protocol in _frames(msg):
         assert parse(frame, protocol) == msg["header"]["msg_id"]
 
 
-@pytest.mark.parametrize("parse", [frame_msg_id, cloudlab_gateway.frame_msg_id])
+@pytest.mark.parametrize("parse", [frame_msg_id, cloudlab_sent_log.frame_msg_id])
 def test_not_a_kernel_message(parse) -> None:
     for frame, protocol in [
         ("", ""),

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_cloudlab.remote import cloudlab_gateway
-from tests.kernel_helpers import RemoteServer, start_remote_server
+from tests.kernel_helpers import RemoteServer, start_machine_server
 
 BOUND = 1_000_000
 LINE = 100_000
@@ -23,11 +22,7 @@ WAIT = 120.0
 
 @pytest.fixture
 def machine(tmp_path: Path) -> Iterator[RemoteServer]:
-    config = cloudlab_gateway.gateway_config(offline_buffer_bytes=BOUND)
-    module_dir = str(Path(cloudlab_gateway.__file__).parent)
-    server = start_remote_server(
-        tmp_path / "machine", config=config, env={"PYTHONPATH": module_dir}
-    )
+    server = start_machine_server(tmp_path / "machine", offline_buffer_bytes=BOUND)
     yield server
     server.delete_all_kernels()
     server.stop()
@@ -110,12 +105,7 @@ async def test_output_the_resend_log_let_go_is_announced_in_its_cell(
     # Given a machine that keeps 1 MB of sent output per session to resend, and a client that
     # ran a cell printing 4 MB but (as on a link that died without a close) only had the frames
     # up to execute_input when it left
-    config = cloudlab_gateway.gateway_config()
-    config["GatewayKernelManager"]["resume_buffer_bytes"] = BOUND
-    module_dir = str(Path(cloudlab_gateway.__file__).parent)
-    server = start_remote_server(
-        tmp_path / "machine", config=config, env={"PYTHONPATH": module_dir}
-    )
+    server = start_machine_server(tmp_path / "machine", resume_buffer_bytes=BOUND)
     try:
         kernel = await server.fetch("POST", "api/kernels", {"name": "python3"})
         session_id = secrets.token_hex(8)
@@ -153,11 +143,7 @@ async def test_output_the_resend_log_let_go_is_announced_in_its_cell(
 
 async def test_a_connected_client_answering_pings_is_never_dropped(tmp_path: Path) -> None:
     # Given the machine's server pinging kernel sockets every second
-    config = cloudlab_gateway.gateway_config(ping_interval=1)
-    module_dir = str(Path(cloudlab_gateway.__file__).parent)
-    server = start_remote_server(
-        tmp_path / "machine", config=config, env={"PYTHONPATH": module_dir}
-    )
+    server = start_machine_server(tmp_path / "machine", ping_interval=1)
     try:
         kernel = await server.fetch("POST", "api/kernels", {"name": "python3"})
         client = await server.open_channel(kernel["id"], secrets.token_hex(8))

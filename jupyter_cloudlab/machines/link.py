@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from ..ssh.host_keys import HostKeyStore
 from ..ssh.openssh_forward import OpenSSHForwarding
 from ..ssh.tunnel import MachineGone, StateListener, Tunnel
 from .store import MachineStore
+
+log = logging.getLogger(__name__)
 
 SSH_READY_TIMEOUT_SECONDS = 300  # sshd on a fresh EC2 instance answers within a minute or two
 SSH_RETRY_SECONDS = 1.0
@@ -104,6 +107,12 @@ class MachineLink:
             connection.close()
             raise
         self.gateway = gateway
+        if gateway.outdated:
+            log.info(
+                "%s: its server keeps its older code or settings while kernels run on it; the "
+                "new ones apply when it is next found without kernels",
+                self._instance_id,
+            )
         self.timings = {
             "connect": connected - started,
             "bootstrap": time.monotonic() - connected,

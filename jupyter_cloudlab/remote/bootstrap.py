@@ -13,6 +13,7 @@ needed (``CLOUDLAB-NEED-WHEELHOUSE <dir>``: the caller uploads it over SFTP and 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -29,6 +30,7 @@ try:  # imported as a package module (tests) or loaded beside it on the machine 
         answers,
         boot_started_gateway_answers,
         can_use_systemd,
+        kernels_running,
         pick_port,
         start_setsid,
         start_systemd,
@@ -43,6 +45,7 @@ except ImportError:
         answers,
         boot_started_gateway_answers,
         can_use_systemd,
+        kernels_running,
         pick_port,
         start_setsid,
         start_systemd,
@@ -236,15 +239,24 @@ GATEWAY_LIB = STATE / "lib"
 
 
 def write_gateway_tuning(options: dict) -> dict:
-    """Write the uploaded server module into ~/.cloudlab/lib; return the config to merge."""
+    """Write the uploaded server modules into ~/.cloudlab/lib; return the config to merge."""
     tuning = options.get("gateway") or {}
-    source = tuning.get("module_source")
-    if source:
+    modules = tuning.get("modules") or {}
+    if modules:
         GATEWAY_LIB.mkdir(exist_ok=True)
-        path = GATEWAY_LIB / (tuning["module_name"] + ".py")
+    for name, source in modules.items():
+        path = GATEWAY_LIB / (name + ".py")
         if not path.exists() or path.read_text() != source:
             path.write_text(source)
     return dict(tuning.get("config") or {})
+
+
+def tuning_digest(options: dict) -> str:
+    """Changes with the uploaded modules and the server's settings: a gateway started with others
+    is replaced (or a new version or the user's new culling settings would never reach a machine
+    whose gateway systemd starts at boot)."""
+    tuning = json.dumps(options.get("gateway") or {}, sort_keys=True)
+    return hashlib.sha256(tuning.encode()).hexdigest()[:16]
 
 
 # ---- end kernels ----
@@ -299,17 +311,22 @@ def main(argv: list[str]) -> int:
     token = read_token()
     use_systemd = can_use_systemd(options)
     service = "systemd" if use_systemd else "setsid"
-    gateway_key = [VERSION, python, service]
+    gateway_key = [VERSION, python, service, tuning_digest(options)]
     phases["check"] = phases.get("check", 0.0) + time.monotonic() - mark
     mark = time.monotonic()
 
     port = marker.get("port")
     unit = marker.get("unit")
-    same_gateway = bool(port and marker.get("gateway") == gateway_key)
-    reused = same_gateway and (
+    running = bool(port) and (
         answers(port, token)
         or bool(use_systemd and unit and boot_started_gateway_answers(unit, port, token))
     )
+    # One started with other code or settings stays while kernels run on it (they would die
+    # with it); a later bootstrap that finds it without kernels replaces it.
+    outdated = running and marker.get("gateway") != gateway_key
+    reused = running and (not outdated or kernels_running(port, token))
+    if reused and outdated:  # the marker goes on describing the gateway that runs
+        gateway_key, service = marker["gateway"], marker.get("service", service)
     if not reused:
         if marker.get("gateway") and marker.get("gateway") != gateway_key:
             stop_old_gateway(marker)
@@ -332,7 +349,7 @@ def main(argv: list[str]) -> int:
         "envs": envs,
         "gateway": gateway_key,
         "service": service,
-        "unit": unit if use_systemd else None,
+        "unit": unit if service == "systemd" else None,
         "port": port,
     }
     if new_marker != marker:
@@ -344,6 +361,7 @@ def main(argv: list[str]) -> int:
         "service": service,
         "installed": installed,
         "reused": reused,
+        "outdated": reused and outdated,
         "kernelspecs": kernelspecs,
         "gpu": finish_gpu_probe(gpu_probes),
         "phases": phases,

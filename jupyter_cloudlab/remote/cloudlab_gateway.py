@@ -1,5 +1,6 @@
-"""Runs ON the machine, inside its jupyter_server (uploaded by the bootstrap as a single file;
-needs only jupyter_server). Two classes the machine's server is configured with:
+"""Runs ON the machine, inside its jupyter_server (uploaded by the bootstrap with the modules it
+imports, ``MODULES``; needs only jupyter_server). Two classes the machine's server is configured
+with:
 
 * ``GatewayConnection``: TCP_NODELAY on kernel websockets. Tornado leaves Nagle on, and every
   small frame to sshd's forward then waits ~40 ms for a delayed ACK. And an acknowledged resume:
@@ -16,7 +17,8 @@ needs only jupyter_server). Two classes the machine's server is configured with:
   listens, replayed when the same session returns) bounded to ``offline_buffer_bytes``. Past
   the bound, output messages (stream, display, results) are dropped while status and replies are
   kept (small, and the frontend needs them); on replay the client first gets a stderr message, in
-  the cell that printed, saying how much was dropped.
+  the cell that printed, saying how much was dropped. And kernel activity for the culler read
+  from headers only (cloudlab_activity).
 
 ``gateway_config()`` (used on the local side) gives the server config that turns them on.
 """
@@ -24,9 +26,8 @@ needs only jupyter_server). Two classes the machine's server is configured with:
 from __future__ import annotations
 
 import json
-import struct
 import weakref
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -37,127 +38,22 @@ from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelMana
 from tornado.websocket import WebSocketClosedError
 from traitlets import Integer
 
+try:  # imported as a package module (tests) or loaded beside it on the machine (see MODULES)
+    from .cloudlab_activity import watch_activity
+    from .cloudlab_sent_log import V1_PROTOCOL, SentFrame, SentLog, frame_msg_id
+except ImportError:
+    from cloudlab_activity import watch_activity  # type: ignore[no-redef]
+    from cloudlab_sent_log import V1_PROTOCOL, SentFrame, SentLog, frame_msg_id  # type: ignore[no-redef]
+
 MODULE_NAME = "cloudlab_gateway"
+# What the bootstrap uploads to the machine: this module and the ones it imports from.
+MODULES = (MODULE_NAME, "cloudlab_sent_log", "cloudlab_activity")
 DEFAULT_OFFLINE_BUFFER_BYTES = 64 * 1024 * 1024
 DELIM = b"<IDS|MSG>"
 # Dropped first when the buffer is full: what carries output, not the protocol's bookkeeping.
 DROPPABLE = {"stream", "display_data", "update_display_data", "execute_result", "execute_input"}
 DEFAULT_RESUME_BUFFER_BYTES = 32 * 1024 * 1024
-V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
-# Ids remembered per session (also of frames already let go), so a resume point is found even
-# when its frame is gone; and sessions remembered per kernel (browser tabs).
-RESUME_MAX_IDS = 20_000
-RESUME_MAX_SESSIONS = 4
-
-
-class _Sent:
-    """One message written to a session: its frame while the log keeps it, and the newest
-    connection (generation) it was written to."""
-
-    __slots__ = ("binary", "frame", "generation", "output", "parent", "size")
-
-    def __init__(self, frame: str | bytes, binary: bool, generation: int, output: bool) -> None:
-        self.frame: str | bytes | None = frame
-        self.binary = binary
-        self.size = len(frame)
-        self.generation = generation
-        self.output = output
-        self.parent: dict[str, Any] = {}
-        """The parent header of an output let go (its cell), for the notice that it is lost."""
-
-
-class SentLog:
-    """The frames sent to one kernel + session, oldest first, bounded: outputs (DROPPABLE types)
-    to ``max_bytes`` plus one frame, the rest (replies, status, comms: small, and a frontend
-    waits for them) to ``max_bytes`` of their own, so output never pushes a reply out.
-
-    An output is let go only once the outputs after it fill the bound: one output larger than the
-    bound can still be resent when the link died while it was on its way (the frame was in memory
-    anyway, being sent; it is let go when later output fills the bound)."""
-
-    def __init__(self, max_bytes: int, protocol: str | None) -> None:
-        self.max_bytes = max_bytes
-        self.protocol = protocol
-        self.sent: OrderedDict[str, _Sent] = OrderedDict()
-        self._kept: dict[bool, deque[_Sent]] = {True: deque(), False: deque()}
-        self._bytes = {True: 0, False: 0}
-        self.generation = 0
-        self.current: Callable[[], GatewayConnection | None] = lambda: None
-
-    def delivered(self, msg_id: str, generation: int) -> bool:
-        """Whether ``msg_id`` was already written to that connection (or a newer one)."""
-        entry = self.sent.get(msg_id)
-        return entry is not None and entry.generation >= generation
-
-    def record(
-        self, msg_id: str, frame: str | bytes, binary: bool, generation: int, output: bool
-    ) -> None:
-        entry = self.sent.get(msg_id)
-        if entry is not None:
-            entry.generation = generation
-            return
-        entry = _Sent(frame, binary, generation, output)
-        self.sent[msg_id] = entry
-        self._kept[output].append(entry)
-        self._bytes[output] += entry.size
-        while len(self.sent) > RESUME_MAX_IDS:
-            self._forget(self.sent.popitem(last=False)[1])
-        outputs, others = self._kept[True], self._kept[False]
-        while outputs and (
-            outputs[0].frame is None or self._bytes[True] - outputs[0].size >= self.max_bytes
-        ):
-            self._forget(outputs.popleft())
-        while others and (others[0].frame is None or self._bytes[False] > self.max_bytes):
-            self._forget(others.popleft())
-
-    def _forget(self, entry: _Sent) -> None:
-        if entry.frame is not None:
-            if entry.output:
-                entry.parent = _frame_part(entry.frame, self.protocol, 1) or {}
-            entry.frame = None
-            self._bytes[entry.output] -= entry.size
-
-    def after(self, msg_id: str) -> tuple[list[tuple[str, str | bytes, bool]], list[_Sent]]:
-        """The kept frames to resend after ``msg_id`` (all when it is not known), and the outputs
-        after it that were let go: reported once, so they leave the log here."""
-        items = list(self.sent.items())
-        start = next((i + 1 for i, (key, _) in enumerate(items) if key == msg_id), 0)
-        frames, lost = [], []
-        for key, entry in items[start:]:
-            if entry.frame is not None:
-                frames.append((key, entry.frame, entry.binary))
-            elif entry.output and start:
-                lost.append(entry)
-                del self.sent[key]
-        return frames, lost
-
-
-def frame_msg_id(frame: str | bytes, protocol: str | None) -> str | None:
-    """The header msg_id of a frame as written to a client (v1 binary, legacy JSON text or legacy
-    binary), reading only the header where it can. (The laptop side has its own copy.)"""
-    msg_id = (_frame_part(frame, protocol, 0) or {}).get("msg_id")
-    return msg_id if isinstance(msg_id, str) and msg_id else None
-
-
-def _frame_part(frame: str | bytes, protocol: str | None, index: int) -> dict[str, Any] | None:
-    """The header (``index`` 0) or parent header (1) of a frame written to a client."""
-    key = ("header", "parent_header")[index]
-    try:
-        if isinstance(frame, str):
-            part = json.loads(frame).get(key)
-        elif protocol == V1_PROTOCOL:  # offsets: count, channel, header, parent, ...
-            at = 16 + 8 * index
-            start = int.from_bytes(frame[at : at + 8], "little")
-            end = int.from_bytes(frame[at + 8 : at + 16], "little")
-            part = json.loads(frame[start:end])
-        else:
-            (count,) = struct.unpack("!I", frame[:4])
-            (start,) = struct.unpack("!I", frame[4:8])
-            end = struct.unpack("!I", frame[8:12])[0] if count > 1 else len(frame)
-            part = json.loads(frame[start:end]).get(key)
-    except (ValueError, TypeError, AttributeError, struct.error):
-        return None
-    return part if isinstance(part, dict) else None
+RESUME_MAX_SESSIONS = 4  # sessions (browser tabs) remembered per kernel
 
 
 class GatewayConnection(ZMQChannelsWebsocketConnection):
@@ -198,7 +94,7 @@ class GatewayConnection(ZMQChannelsWebsocketConnection):
         # Then the offline buffer (replayed through _on_zmq_reply: what was just resent is skipped)
         return super().connect()
 
-    def _announce_lost(self, lost: list[_Sent]) -> None:
+    def _announce_lost(self, lost: list[SentFrame]) -> None:
         """A stderr line in the cell whose output is lost, as the offline buffer's notice."""
         assert self._log is not None
         text = (
@@ -317,6 +213,10 @@ class GatewayKernelManager(AsyncMappingKernelManager):
         while len(logs) > RESUME_MAX_SESSIONS:
             logs.popitem(last=False)
         return log
+
+    def start_watching_activity(self, kernel_id: str) -> None:
+        super().start_watching_activity(kernel_id)
+        watch_activity(self, kernel_id)  # the same records, without an HMAC of every output
 
     def remove_kernel(self, kernel_id: str) -> Any:
         self._sent_logs.pop(kernel_id, None)

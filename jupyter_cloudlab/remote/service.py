@@ -7,6 +7,7 @@ password, else a detached ``setsid`` process. Stdlib only (3.7+).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -44,6 +45,18 @@ def answers(port: int, token: str) -> bool:
             return True
     except OSError:
         return False
+
+
+def kernels_running(port: int, token: str) -> bool:
+    """Whether the gateway has kernels (when it can't say: assume it has, so none is killed)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/kernels", headers={"Authorization": f"token {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            return bool(json.loads(reply.read()))
+    except (OSError, ValueError):
+        return True
 
 
 def port_free(port: int) -> bool:

@@ -42,7 +42,8 @@ class BootstrapOptions:
     """Install into ~/.cloudlab/venv even when `python` already has jupyter_server."""
     gateway_settings: tuple[tuple[str, object], ...] = ()
     """Keyword arguments of remote.cloudlab_gateway.gateway_config (culling,
-    offline buffer bound); applied when the machine's server (re)starts."""
+    offline buffer bound); a running server started with others is restarted with these unless
+    kernels run on it (then at a later bootstrap that finds none)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class RemoteGateway:
     kernelspecs: tuple[str, ...] = ()
     installed: bool = False
     reused: bool = False
+    outdated: bool = False
+    """Reused though started with other code or settings: kernels run on it (see remote/bootstrap)."""
     phases: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -99,13 +102,14 @@ def _options_json(options: BootstrapOptions) -> str:
 
 
 def _gateway_tuning(options: BootstrapOptions) -> dict[str, object]:
-    """The server module uploaded to the machine and its server config."""
+    """The server modules uploaded to the machine and its server config."""
     from ..remote import cloudlab_gateway
 
-    source = resources.files("jupyter_cloudlab.remote").joinpath("cloudlab_gateway.py")
+    remote = resources.files("jupyter_cloudlab.remote")
     return {
-        "module_name": cloudlab_gateway.MODULE_NAME,
-        "module_source": source.read_text(),
+        "modules": {
+            name: remote.joinpath(f"{name}.py").read_text() for name in cloudlab_gateway.MODULES
+        },
         "config": cloudlab_gateway.gateway_config(**dict(options.gateway_settings)),  # type: ignore[arg-type]
     }
 
@@ -150,6 +154,7 @@ def parse_result(stdout: str) -> RemoteGateway:
                 kernelspecs=tuple(data.get("kernelspecs", ())),
                 installed=bool(data.get("installed")),
                 reused=bool(data.get("reused")),
+                outdated=bool(data.get("outdated")),
                 phases={k: float(v) for k, v in data.get("phases", {}).items()},
             )
     raise BootstrapFailed("The bootstrap finished without saying where the gateway listens.")
