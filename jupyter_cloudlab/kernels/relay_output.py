@@ -1,11 +1,12 @@
 """What the relay writes to the browser: each message from the gateway once, whole or streamed.
 
-Small messages, text frames and the legacy protocol's frames are written whole, as they came: a
-message that came as one frame is written as that very frame, bytes unchanged. A v1 message past
-``STREAM_AFTER_BYTES`` is passed on while it arrives (cut-through), as websocket fragments of one
-message that the browser puts back together: for a 50 MB output the browser then receives while
-the machine still sends, instead of after the local server got all of it, and the local server
-holds a few pieces of it rather than several whole copies.
+Messages up to ``STREAM_AFTER_BYTES``, text frames and the legacy protocol's frames are written
+whole, as they came: a message that came as one frame is written as that very frame, bytes
+unchanged (a large one from the pieces it arrived in, behind its header: no copy, and the browser
+gets one frame, not fragments). A v1 message past ``STREAM_AFTER_BYTES`` is passed on while it
+arrives (cut-through), as websocket fragments of one message that the browser puts back together:
+for a 50 MB output the browser then receives while the machine still sends, instead of after the
+local server got all of it, and the local server holds a few pieces of it rather than the whole.
 
 The relay remembers the msg_id of the last message written completely (a reconnect resumes after
 it). When the upstream drops in the middle of a streamed message the browser already holds its
@@ -26,7 +27,8 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler, WebSocketP
 from .frames import V1_PROTOCOL, frame_msg_id
 from .ws_frames import OP_BINARY, OP_CONTINUATION, OP_TEXT, Piece, frame_header
 
-STREAM_AFTER_BYTES = 256 * 1024
+# Held until whole below this (at most this much per browser socket); passed on as it comes above.
+STREAM_AFTER_BYTES = 8 * 1024 * 1024
 # Below this a frame's header and payload are joined into one write (one send); above it the copy
 # costs more than a second send.
 JOIN_BELOW_BYTES = 64 * 1024
@@ -97,8 +99,7 @@ class BrowserOutput:
         if self._resuming is not None and (piece.last or self._size >= STREAM_AFTER_BYTES):
             await self._start_streaming(last=piece.last)  # must be the cut message, sent again
         elif piece.last:
-            joined = b"".join(self._parts)
-            await self._write_whole(Piece(joined, piece.binary, first=True, last=True))
+            await self._write_pieces(piece.binary)
         elif self._size >= STREAM_AFTER_BYTES and piece.binary and self._can_stream():
             await self._start_streaming()
 
@@ -117,6 +118,18 @@ class BrowserOutput:
             opcode = OP_BINARY if message.binary else OP_TEXT
             await self._write_frame(message.data, opcode, fin=True)
         self._last_unread = message
+
+    async def _write_pieces(self, binary: bool) -> None:
+        """A message that came in pieces, as one frame: joined when small, else its pieces behind
+        one header (the frame the gateway sent, bytes unchanged), without a copy."""
+        parts, size = self._parts, self._size
+        if size < JOIN_BELOW_BYTES or not self._can_stream():
+            await self._write_whole(Piece(b"".join(parts), binary, first=True, last=True))
+            return
+        self._parts, self._size = [], 0
+        header = frame_header(OP_BINARY if binary else OP_TEXT, True, size)
+        await self._write_frame([header, *parts])
+        self._last_unread = Piece(_start_of(parts), binary, first=True, last=True)
 
     async def _start_streaming(self, last: bool = False) -> None:
         parts, self._parts, self._size = self._parts, [], 0
@@ -165,27 +178,27 @@ class BrowserOutput:
         await self._write_frame(data, OP_BINARY if first else OP_CONTINUATION, fin)
 
     async def _write_frame(
-        self, payload: bytes | memoryview, opcode: int | None = None, fin: bool = True
+        self, payload: bytes | memoryview | list[Any], opcode: int | None = None, fin: bool = True
     ) -> None:
         """Write a frame to the browser's stream: ``payload`` as it is when ``opcode`` is None (a
-        frame from the gateway), else with a header in front. Each frame is written in one go, so
-        tornado's own pings can only come between frames."""
+        frame from the gateway, whole or in parts), else with a header in front. Each frame is
+        written in one go, so tornado's own pings can only come between frames."""
         await self._wait_flushed()
         connection = self._handler.ws_connection
         if connection is None or connection.is_closing():
             raise WebSocketClosedError()
         assert isinstance(connection, WebSocketProtocol13)
-        stream = connection.stream
+        if isinstance(payload, list):
+            parts = payload
+        elif opcode is None:
+            parts = [payload]
+        elif len(payload) < JOIN_BELOW_BYTES:
+            parts = [frame_header(opcode, fin, len(payload)) + payload]
+        else:
+            parts = [frame_header(opcode, fin, len(payload)), payload]
         try:
-            if opcode is None:
-                future = stream.write(payload)
-            else:
-                header = frame_header(opcode, fin, len(payload))
-                if len(payload) < JOIN_BELOW_BYTES:
-                    future = stream.write(header + payload)
-                else:
-                    stream.write(header)
-                    future = stream.write(payload)
+            for part in parts:
+                future = connection.stream.write(part)
         except StreamClosedError as e:
             raise WebSocketClosedError() from e
         future.add_done_callback(_ignore_closed)
