@@ -86,7 +86,7 @@ async def test_machine_culls_idle_kernels_and_spares_busy_ones(
     client = await machine.open_channel(busy["id"], "session-1")
     await client.execute("1")
     before = (await machine.fetch("GET", f"api/kernels/{busy['id']}"))["last_activity"]
-    await client.send_execute("import time\ntime.sleep(8)\nprint('done')")
+    await client.send_execute("import time\ntime.sleep(15)\nprint('done')")
     states: list[str] = []
 
     async def busy_state() -> str:

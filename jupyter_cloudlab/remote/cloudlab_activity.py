@@ -13,9 +13,8 @@ connected to) and decide nothing but when the culler may act, as they did before
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import Any
-
-from jupyter_server._tz import utcnow
 
 DELIM = b"<IDS|MSG>"
 # After the delimiter: signature, header, parent header, metadata, content.
@@ -47,7 +46,7 @@ def _record(manager: Any, kernel: Any, frames: Sequence[Any]) -> None:
         return  # not a kernel message: the stock watcher would have failed on it too
     tracked_parent = manager.track_message_type(parent.get("msg_type"))
     if manager.track_message_type(msg_type) or tracked_parent or kernel.execution_state == "busy":
-        manager.last_kernel_activity = kernel.last_activity = utcnow()
+        manager.last_kernel_activity = kernel.last_activity = datetime.now(timezone.utc)
     if msg_type != "status":
         return
     try:

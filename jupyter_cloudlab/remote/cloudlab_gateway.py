@@ -39,17 +39,16 @@ from tornado.websocket import WebSocketClosedError
 from traitlets import Integer
 
 try:  # imported as a package module (tests) or loaded beside it on the machine (see MODULES)
-    from .cloudlab_activity import watch_activity
+    from .cloudlab_activity import DELIM, watch_activity
     from .cloudlab_sent_log import V1_PROTOCOL, SentFrame, SentLog, frame_msg_id
 except ImportError:
-    from cloudlab_activity import watch_activity  # type: ignore[no-redef]
+    from cloudlab_activity import DELIM, watch_activity  # type: ignore[no-redef]
     from cloudlab_sent_log import V1_PROTOCOL, SentFrame, SentLog, frame_msg_id  # type: ignore[no-redef]
 
 MODULE_NAME = "cloudlab_gateway"
 # What the bootstrap uploads to the machine: this module and the ones it imports from.
 MODULES = (MODULE_NAME, "cloudlab_sent_log", "cloudlab_activity")
 DEFAULT_OFFLINE_BUFFER_BYTES = 64 * 1024 * 1024
-DELIM = b"<IDS|MSG>"
 # Dropped first when the buffer is full: what carries output, not the protocol's bookkeeping.
 DROPPABLE = {"stream", "display_data", "update_display_data", "execute_result", "execute_input"}
 DEFAULT_RESUME_BUFFER_BYTES = 32 * 1024 * 1024
