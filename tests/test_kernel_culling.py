@@ -14,7 +14,7 @@ from traitlets.config import Config
 
 from jupyter_cloudlab.kernels.config import attach_gateways, mixing_server_config
 from jupyter_cloudlab.kernels.gateways import Gateway, GatewayRegistry
-from tests.kernel_helpers import RemoteServer, start_machine_server, start_remote_server
+from tests.machine_server import RemoteServer, start_machine_server, start_remote_server
 
 MACHINE_ID = "m-cull"
 WAIT = 120.0

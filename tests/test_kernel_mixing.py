@@ -20,12 +20,8 @@ from traitlets.config import Config
 
 from jupyter_cloudlab.kernels.config import attach_gateways, mixing_server_config
 from jupyter_cloudlab.kernels.gateways import Gateway, GatewayRegistry
-from tests.kernel_helpers import (
-    V1_PROTOCOL,
-    RemoteServer,
-    open_kernel_channel,
-    start_remote_server,
-)
+from tests.kernel_helpers import V1_PROTOCOL, open_kernel_channel
+from tests.machine_server import RemoteServer, start_remote_server
 
 # Until a tests/conftest.py (or the package's pytest11 plugin) loads it for every module.
 pytest_plugins = ["pytest_jupyter.jupyter_server"]

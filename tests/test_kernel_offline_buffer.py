@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kernel_helpers import RemoteServer, start_machine_server
+from tests.machine_server import RemoteServer, start_machine_server
 
 BOUND = 1_000_000
 LINE = 100_000

@@ -22,7 +22,8 @@ from jupyter_cloudlab.kernels.config import mixing_server_config, persistence_se
 from jupyter_cloudlab.kernels.gateways import Gateway, GatewayRegistry
 from jupyter_cloudlab.kernels.manager import CloudLabKernelManager
 from jupyter_cloudlab.kernels.state import load_kernel_map
-from tests.kernel_helpers import GATEWAY_ENV, RemoteServer, start_remote_server
+from tests.kernel_helpers import GATEWAY_ENV
+from tests.machine_server import RemoteServer, start_remote_server
 
 MACHINE_ID = "m-restart"
 REMOTE_PYTHON = f"cloudlab.{MACHINE_ID}.python3"

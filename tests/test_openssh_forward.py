@@ -19,7 +19,8 @@ import pytest
 
 from jupyter_cloudlab.sandbox.machine_disk import kill_marked
 from jupyter_cloudlab.ssh.openssh_forward import OpenSSHForwarding, openssh_client
-from tests.kernel_helpers import RemoteServer, open_kernel_channel, start_remote_server
+from tests.kernel_helpers import open_kernel_channel
+from tests.machine_server import RemoteServer, start_remote_server
 from tests.processes import processes_with
 from tests.ssh_machines import openssh_host
 
