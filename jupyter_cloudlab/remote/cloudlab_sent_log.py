@@ -34,9 +34,9 @@ class SentFrame:
 
 
 class SentLog:
-    """The frames sent to one kernel + session, oldest first, bounded: outputs (the gateway's DROPPABLE types)
-    to ``max_bytes`` plus one frame, the rest (replies, status, comms: small, and a frontend
-    waits for them) to ``max_bytes`` of their own, so output never pushes a reply out.
+    """The frames sent to one kernel + session, oldest first, bounded: outputs (the gateway's
+    DROPPABLE types) to ``max_bytes`` plus one frame, the rest (replies, status, comms: small, and
+    a frontend waits for them) to ``max_bytes`` of their own, so output never pushes a reply out.
 
     An output is let go only once the outputs after it fill the bound: one output larger than the
     bound can still be resent when the link died while it was on its way (the frame was in memory

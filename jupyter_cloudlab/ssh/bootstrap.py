@@ -58,7 +58,7 @@ class RemoteGateway:
     installed: bool = False
     reused: bool = False
     outdated: bool = False
-    """Reused though started with other code or settings: kernels run on it (see remote/bootstrap)."""
+    """Reused though started with other code or settings, as kernels run on it."""
     phases: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
 
     @property
