@@ -127,7 +127,10 @@ async def test_output_lost_to_a_cut_closes_the_socket_and_the_cell_still_finishe
     # 40 MB out of what the machine keeps to resend, then prints
     machine, kernel, session = await _machine_kernel(jp_fetch, "lost")
     browser = await _open_browser(jp_ws_fetch, kernel, session)
-    cell = f"{show(OVER_LOG_LINES)}\n{show(PUSHING_LINES)}\nprint('after big')"
+    # (The pause: the machine's server learns "idle" on a socket of its own, and may do so before
+    # its kernel socket has passed the 34 MB on; the 40 MB must be out of its log before the cut.)
+    pause = "import time\ntime.sleep(3)"
+    cell = f"{show(OVER_LOG_LINES)}\n{show(PUSHING_LINES)}\n{pause}\nprint('after big')"
     msg_id = await browser.send_execute(cell)
     await _until_streaming()
     await _until_idle(jp_fetch, kernel)  # the machine has sent the whole cell (into the link)
