@@ -146,9 +146,14 @@ async def test_output_lost_to_a_cut_closes_the_socket_and_the_cell_still_finishe
     # And the browser's reconnect (same session) gets the rest of the cell: it finishes, each
     # message once, the 34 MB whole (only the 40 MB is lost)
     again = await _open_browser(jp_ws_fetch, kernel, session)
-    while not any(
-        m.msg_type == "status" and m.content["execution_state"] == "idle" for m in received
-    ):
+
+    def finished() -> bool:  # the reply (shell) and idle (iopub) come in either order
+        idle = any(
+            m.msg_type == "status" and m.content["execution_state"] == "idle" for m in received
+        )
+        return idle and any(m.msg_type == "execute_reply" for m in received)
+
+    while not finished():
         message = await again.recv(WAIT)
         assert message is not None
         if message.parent_msg_id == msg_id:
