@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,13 +13,9 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from jupyter_cloudlab.sandbox.machine_disk import free_loopback_port
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Jupyter:
@@ -48,7 +43,7 @@ class Server(Jupyter):
     """A local jupyter server with the extension, in sandbox mode, in a throwaway data dir."""
 
     def __init__(self, sshd: str, forward: str) -> None:
-        super().__init__(free_port(), uuid.uuid4().hex)
+        super().__init__(free_loopback_port(), uuid.uuid4().hex)
         self.dir = Path(tempfile.mkdtemp(prefix="cloudlab-bench-"))
         env = {**os.environ, "JUPYTER_DATA_DIR": str(self.dir / "data")}
         args = [

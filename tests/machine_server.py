@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from jupyter_cloudlab.remote import cloudlab_gateway
+from jupyter_cloudlab.sandbox.machine_disk import free_loopback_port
 from tests.kernel_helpers import V1_PROTOCOL, KernelChannel
 
 # Generous: CI runners with 2 slow cores take several seconds to start a server or a kernel.
@@ -38,12 +38,6 @@ _EXTENSIONS_OFF = {
     "notebook": False,
     "jupyter_server_terminals": False,
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -138,7 +132,7 @@ def start_remote_server(
     server_config["ServerApp"] = server_app
     (root / "config" / "jupyter_server_config.json").write_text(json.dumps(server_config))
     token = secrets.token_hex(16)
-    port = free_port()
+    port = free_loopback_port()
     env = {
         **os.environ,
         "HOME": str(home),

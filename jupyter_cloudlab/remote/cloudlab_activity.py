@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-DELIM = b"<IDS|MSG>"
+from jupyter_client.session import DELIM
+
 # After the delimiter: signature, header, parent header, metadata, content.
 HEADER, PARENT, CONTENT = 2, 3, 5
 
