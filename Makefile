@@ -16,7 +16,7 @@ run: install
 
 ## test: pytest, jest and the Galata tests in real Chromium
 test: install system-deps ui-deps
-	$(MAKE) pytest jest galata
+	$(MAKE) lint pytest jest galata
 
 install: $(VENV)/.installed js
 

@@ -4,7 +4,7 @@ fresh:    an empty home and a Python without jupyter_server: makes ~/.cloudlab/v
           jupyter_server + ipykernel from this computer's package cache (pip's configured index).
 prepared: the same machine after stop/start (every process gone, the disk kept).
 Phases: connect (SSH up, host key checked), check (marker + environments), install, start (the
-gateway answers), ready (kernelspecs listed through the forward). Goals: fresh <= 30 s, prepared
+machine_server answers), ready (kernelspecs listed through the forward). Goals: fresh <= 30 s, prepared
 <= 2 s from SSH connected to kernelspecs listed.
 
 Usage (root, OpenSSH installed): python bench/bootstrap.py [--runs 3] [--python PATH]
@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jupyter_cloudlab.ssh.bootstrap import BootstrapOptions, bootstrap
-from tests.ssh_machines import Rig, base_python, get_json
+from tests.helpers.ssh_machines import Rig, base_python, get_json
 
 PHASES = ("connect", "check", "install", "start", "ready")
 
@@ -32,17 +32,17 @@ async def measure(machine: Rig, options: BootstrapOptions) -> dict[str, float]:
     started = time.monotonic()
     connection = await machine.connect()
     connected = time.monotonic()
-    gateway = await bootstrap(connection, options)
+    machine_server = await bootstrap(connection, options)
     booted = time.monotonic()
-    listener = await connection.forward_local_port("127.0.0.1", 0, "127.0.0.1", gateway.port)
+    listener = await connection.forward_local_port("127.0.0.1", 0, "127.0.0.1", machine_server.port)
     specs = await asyncio.to_thread(
-        get_json, listener.get_port(), "/api/kernelspecs", gateway.token
+        get_json, listener.get_port(), "/api/kernelspecs", machine_server.token
     )
     assert "python3" in specs["kernelspecs"]
     done = time.monotonic()
     listener.close()
     connection.close()
-    remote = gateway.phases
+    remote = machine_server.phases
     return {
         "connect": connected - started,
         "check": remote.get("check", 0.0),

@@ -13,7 +13,7 @@ Throughput is the median of 5 runs of each case; "cores busy" is the CPU time of
 per second during the 20 x 1 MB runs (all processes run on this host here: when it nears the core
 count, (b) waits on CPU rather than on the path). "CPU by side" splits what the processes spent per
 round trip and per 20 x 1 MB into the laptop's side and the machine's (bench/process_cpu.py): on
-AWS the machine's side runs on the machine, so laptop b/a is a remote kernel's cost to the laptop.
+AWS the machine's side runs on the machine, so laptop b/a is a machine kernel's cost to the laptop.
 Usage: python bench/kernel_round_trip.py [--n 300] [--warmup 30] [--big-mb 100]
        [--protocol v1|legacy] [--sshd openssh|asyncssh] [--forward asyncssh|openssh]
 """
@@ -290,7 +290,7 @@ def report(paths: list[Route], big_mb: int) -> None:
 
 def report_cpu_by_side(paths: list[Route]) -> None:
     """What each side's processes spent per round trip and per 20 x 1 MB: on AWS the machine's
-    side runs on the machine, so laptop b/a is what a remote kernel costs the laptop."""
+    side runs on the machine, so laptop b/a is what a machine kernel costs the laptop."""
     print("CPU by side (ms; laptop: local server, its kernels, ssh, client; machine: the rest)")
     per_case = {
         "round trip": lambda p: (p.round_trip_cpu.seconds, len(p.round_trips)),

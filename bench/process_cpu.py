@@ -1,6 +1,6 @@
 """CPU time of the bench's processes, split into the laptop's side and the machine's side.
 
-Here everything runs on one host, so a remote kernel's path pays for both sides out of the same
+Here everything runs on one host, so a machine kernel's path pays for both sides out of the same
 cores; on AWS the machine's side (its sshd, the machine's jupyter server and kernels) runs on the
 machine. Split by side, the CPU shows what the laptop pays for each path: a figure that does not
 depend on how many cores this host has.

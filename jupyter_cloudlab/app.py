@@ -1,4 +1,5 @@
-"""The server extension: options, wiring of the backend, the REST routes, start and stop."""
+"""The server extension: options, the backend's wiring to the server, the REST routes, start and
+stop."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
 from traitlets import Bool, Enum, Int, List, Unicode, default
 
-from .backend import BackendOptions, CloudLabBackend
+from .data_folder import DataFolder
 from .events import (
     CONNECTION_EVENT_SCHEMA,
     CONNECTION_EVENT_SCHEMA_ID,
@@ -20,11 +21,18 @@ from .events import (
     MACHINE_EVENT_SCHEMA_ID,
 )
 from .handlers import api_routes
-from .kernels.config import attach_gateways, mixing_server_config, persistence_server_config
-from .kernels.gateways import Gateway, GatewayRegistry, LinkStatus, remote_kernel_name
-from .kernels.remote import RemoteServerClient
+from .kernels.config import attach_machine_servers, mixing_server_config, persistence_server_config
+from .kernels.machine_servers import (
+    LinkStatus,
+    MachineServer,
+    MachineServerRegistry,
+    machine_kernel_name,
+)
+from .kernels.server_client import MachineServerClient
 from .kernels.status import connection_status
 from .models import Machine
+from .session.backend import CloudLabBackend
+from .session.options import ServerHooks, SessionOptions
 
 STOP_TIMEOUT_SECONDS = 20
 
@@ -134,10 +142,9 @@ class CloudLab(ExtensionApp):
             if trait not in serverapp.config.ServerApp:
                 self.config.ServerApp[trait] = value
         super()._link_jupyter_server_extension(serverapp)
-        # what a restarted server needs to find its remote kernels and
+        # what a restarted server needs to find its machine kernels and
         # sessions again; set after super() so data_dir holds its configured value.
-        Path(self.data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
-        persisted = persistence_server_config(Path(self.data_dir))
+        persisted = persistence_server_config(DataFolder(Path(self.data_dir)).ensure())
         for section, values in persisted.items():
             for trait, value in values.items():
                 if trait not in serverapp.config[section]:
@@ -154,22 +161,22 @@ class CloudLab(ExtensionApp):
         return self.server.event_logger
 
     def initialize_settings(self) -> None:
-        self.gateways = GatewayRegistry()
-        if not attach_gateways(self.server, self.gateways):
+        self.machine_servers = MachineServerRegistry()
+        if not attach_machine_servers(self.server, self.machine_servers):
             self.log.warning(
-                "CloudLab: the server uses other kernel manager classes; remote kernels are off."
+                "CloudLab: the server uses other kernel manager classes; machine kernels are off."
             )
         self.events.register_event_schema(MACHINE_EVENT_SCHEMA)
         self.events.register_event_schema(CONNECTION_EVENT_SCHEMA)
-        self.gateways.on_link_change(self._emit_connection)
+        self.machine_servers.on_link_change(self._emit_connection)
         self.backend = CloudLabBackend(
-            BackendOptions(
+            SessionOptions(
                 mode=self.mode,
                 region=self.region,
                 regions=tuple(self.regions),
                 profile=self.profile,
                 endpoint_url=self.endpoint_url,
-                data_dir=Path(self.data_dir),
+                data_folder=DataFolder(Path(self.data_dir)),
                 remote_python=self.remote_python,
                 wheelhouse=self.wheelhouse,
                 machine_env_roots=tuple(self.machine_env_roots),
@@ -182,10 +189,12 @@ class CloudLab(ExtensionApp):
                     ("offline_buffer_bytes", self.machine_offline_buffer_mb * 1024 * 1024),
                 ),
             ),
-            gateways=self.gateways,
-            list_kernelspecs=self._kernelspec_names,
-            forget_kernels=self._forget_kernels,
-            emit=self._emit,
+            ServerHooks(
+                machine_servers=self.machine_servers,
+                list_kernelspecs=self._kernelspec_names,
+                forget_kernels=self._forget_kernels,
+                emit=self._emit,
+            ),
         )
         self.settings["cloudlab_backend"] = self.backend
 
@@ -203,11 +212,11 @@ class CloudLab(ExtensionApp):
             self.log.warning("CloudLab: stopping took over %s s; leaving", STOP_TIMEOUT_SECONDS)
 
     # ---- bridges between the orchestrator and the server's services -----------------------
-    async def _kernelspec_names(self, gateway: Gateway) -> list[str]:
-        """Asked of the machine itself, so `ready` means its gateway really answers."""
-        listing = await RemoteServerClient(gateway).list_specs()
+    async def _kernelspec_names(self, machine_server: MachineServer) -> list[str]:
+        """Asked of the machine itself, so `ready` means its machine server really answers."""
+        listing = await MachineServerClient(machine_server).list_specs()
         return sorted(
-            remote_kernel_name(gateway.machine_id, name) for name in listing["kernelspecs"]
+            machine_kernel_name(machine_server.machine_id, name) for name in listing["kernelspecs"]
         )
 
     async def _forget_kernels(self, machine_id: str) -> None:
@@ -217,7 +226,9 @@ class CloudLab(ExtensionApp):
 
     def _emit_connection(self, status: LinkStatus) -> None:
         """A machine's tunnel changed (up, down, gone, detached)."""
-        data = connection_status(self.gateways, self.server.kernel_manager, status.machine_id)
+        data = connection_status(
+            self.machine_servers, self.server.kernel_manager, status.machine_id
+        )
         data["since"] = status.since.isoformat()
         self.events.emit(schema_id=CONNECTION_EVENT_SCHEMA_ID, data=data)
 

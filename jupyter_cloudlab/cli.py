@@ -15,10 +15,11 @@ from pathlib import Path
 
 from jupyter_core.paths import jupyter_data_dir
 
-from .backend import aws_credentials_found
 from .cloud import instances, sweep
+from .cloud.account import credentials_found, home_region
 from .cloud.aws_client import AwsClient, AwsTarget
-from .cloud.errors import CloudError
+from .data_folder import DataFolder
+from .errors import CloudLabError, ErrorKind
 from .sandbox.sandbox import read_endpoint_file
 from .ssh.host_keys import HostKeyStore
 
@@ -68,20 +69,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What a script can tell from the exit status: 1 a bug, 2 something to fix (input, credentials,
+# permissions, a machine that does not exist or is in the wrong state), 3 try again later.
+EXIT_CODE: dict[ErrorKind, int] = {
+    **dict.fromkeys(ErrorKind, 2),
+    ErrorKind.unavailable: 3,
+    ErrorKind.failed: 3,
+    ErrorKind.unexpected: 1,
+}
+
+
 def _target(args: argparse.Namespace) -> AwsTarget:
     if args.endpoint_url:
         return AwsTarget(
             region=args.region or "us-east-1", profile=args.profile, endpoint_url=args.endpoint_url
         )
-    if not aws_credentials_found(args.profile):
-        sandbox = read_endpoint_file(Path(args.data_dir))
+    if not credentials_found(args.profile):
+        sandbox = read_endpoint_file(DataFolder(Path(args.data_dir)))
         if sandbox is not None:
             return sandbox
-        raise CloudError("No AWS credentials were found and no sandbox is running.", 401)
-    import boto3
-
-    region = args.region or boto3.session.Session(profile_name=args.profile).region_name
-    return AwsTarget(region=region or "us-east-1", profile=args.profile)
+        raise CloudLabError(
+            "No AWS credentials were found and no sandbox is running.", ErrorKind.credentials
+        )
+    return AwsTarget(region=home_region(args.profile, args.region or ""), profile=args.profile)
 
 
 async def _find(ec2: AwsClient, key: str) -> instances.InstanceInfo:
@@ -89,15 +99,20 @@ async def _find(ec2: AwsClient, key: str) -> instances.InstanceInfo:
         i for i in await instances.find_ours(ec2) if key in (i.machine_id, i.instance_id, i.name)
     ]
     if not matches:
-        raise CloudError(f"No machine of ours is called '{key}': see `jupyter cloudlab list`.", 404)
+        raise CloudLabError(
+            f"No machine of ours is called '{key}': see `jupyter cloudlab list`.",
+            ErrorKind.not_found,
+        )
     if len(matches) > 1:
-        raise CloudError(f"Several machines are called '{key}': use the machine id.", 409)
+        raise CloudLabError(
+            f"Several machines are called '{key}': use the machine id.", ErrorKind.conflict
+        )
     return matches[0]
 
 
 async def _run(args: argparse.Namespace) -> int:
     if args.command == "forget-host-key":
-        store = HostKeyStore(Path(args.data_dir) / "host_keys.json")
+        store = HostKeyStore(DataFolder(Path(args.data_dir)).aws.host_keys)
         forgotten = store.forget(args.instance_id)
         print("Forgotten." if forgotten else "No key was pinned for that instance.")
         return 0
@@ -120,7 +135,9 @@ async def _run(args: argparse.Namespace) -> int:
     info = await _find(ec2, args.machine)
     if args.command == "terminate" and not args.yes:
         if not sys.stdin.isatty():
-            raise CloudError("Refusing to terminate without --yes when not run interactively.", 400)
+            raise CloudLabError(
+                "Refusing to terminate without --yes when not run interactively.", ErrorKind.invalid
+            )
         question = f"Terminate {info.name} ({info.instance_id}) and delete its disk? [y/N] "
         answer = await asyncio.to_thread(input, question)
         if answer.strip().lower() not in ("y", "yes"):
@@ -172,23 +189,26 @@ async def _sweep(args: argparse.Namespace, ec2: AwsClient) -> int:
 
 async def _logs(args: argparse.Namespace, ec2: AwsClient) -> int:
     from .cloud.network import Ec2Network, MachineNetwork
-    from .machines.link import StoredAddressNetwork, read_gateway_log
+    from .machines.link import StoredAddressNetwork, read_server_log
     from .ssh.client_key import load_or_create_client_key
 
     info = await _find(ec2, args.machine)
-    data_dir = Path(args.data_dir)
-    network: MachineNetwork = Ec2Network(ec2)
-    host_keys = HostKeyStore(data_dir / "host_keys.json")
-    if ec2.target == read_endpoint_file(data_dir):  # the sandbox's machines
-        network = StoredAddressNetwork(data_dir / "sandbox" / "machines.json")
-        host_keys = HostKeyStore(data_dir / "sandbox" / "host_keys.json")
-    client_key = load_or_create_client_key(data_dir / "id_ed25519")
+    folder = DataFolder(Path(args.data_dir))
+    in_sandbox = ec2.target == read_endpoint_file(folder)
+    files = folder.account(sandbox=in_sandbox)
+    network: MachineNetwork = (
+        StoredAddressNetwork(files.machines) if in_sandbox else Ec2Network(ec2)
+    )
+    host_keys = HostKeyStore(files.host_keys)
+    client_key = load_or_create_client_key(folder.client_key)
     try:
-        text = await read_gateway_log(
+        text = await read_server_log(
             ec2, network, client_key, host_keys, info.instance_id, args.lines
         )
+    except CloudLabError:
+        raise
     except Exception as error:  # SSH refused/unreachable, machine stopped: say it plainly
-        raise CloudError(str(error), 502) from error
+        raise CloudLabError(str(error), ErrorKind.failed) from error
     print(text, end="")
     return 0
 
@@ -212,9 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _with_defaults(_parser().parse_args(argv))
     try:
         return asyncio.run(_run(args))
-    except CloudError as error:
+    except CloudLabError as error:
         print(f"error: {error.message}", file=sys.stderr)
-        return 2
+        return EXIT_CODE[error.kind]
 
 
 if __name__ == "__main__":

@@ -23,6 +23,30 @@ class MachineState(str, Enum):
     failed = "failed"
 
 
+class MachineAction(str, Enum):
+    """What a user may ask of a machine (see machines/transitions.py for when)."""
+
+    stop = "stop"
+    start = "start"
+    reboot = "reboot"
+    terminate = "terminate"
+
+
+class TunnelState(str, Enum):
+    """A machine's tunnel: one vocabulary from the SSH layer to the panel."""
+
+    up = "up"
+    """Forwarding: the machine's kernels are reachable."""
+    down = "down"
+    """Healing: the machine runs and its kernels keep running; SSH is being reconnected."""
+    gone = "gone"
+    """The machine no longer runs (it stopped by itself, or from elsewhere)."""
+    refused = "refused"
+    """Its SSH host key changed: not retried until the user acts."""
+    detached = "detached"
+    """No link: never connected, or let go (stop, terminate, this server's exit)."""
+
+
 class LaunchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -63,13 +87,18 @@ class Machine(BaseModel):
     gpu_label: str = "CPU"
     price_per_hour: float | None = None
     kernelspecs: list[str] = Field(default_factory=list)
+    actions: list[MachineAction] = Field(
+        default_factory=list,
+        description="What the user may ask of the machine in its current state; the panel's "
+        "buttons come from here.",
+    )
 
 
 class MachineConnection(BaseModel):
-    """A machine's tunnel (kernels layer): up, down (healing), gone, detached; and its kernels."""
+    """A machine's tunnel (see TunnelState), since when, and its kernels."""
 
     machine_id: str
-    tunnel: str
+    tunnel: TunnelState
     since: datetime | None
     kernels: list[str]
 

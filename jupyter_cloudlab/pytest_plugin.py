@@ -6,7 +6,7 @@
     def jp_server_config(cloudlab_server_config):
         return cloudlab_server_config
 
-    async def test_x(cloudlab_backend, jp_fetch): ...
+    async def test_x(cloudlab_session, jp_fetch): ...
 
 `cloudlab_server_config` runs the sandbox with OpenSSH's sshd playing the machines (root only);
 when CI is set and sshd is missing, the fixture fails instead of skipping.
@@ -71,3 +71,9 @@ async def cloudlab_backend(jp_serverapp: Any) -> AsyncIterator[Any]:
     assert backend.startup_error is None, backend.startup_error
     yield backend
     await backend.stop()
+
+
+@pytest.fixture
+async def cloudlab_session(cloudlab_backend: Any) -> Any:
+    """The backend's account session as it started (clients, orchestrator, sandbox)."""
+    return await cloudlab_backend.session()

@@ -6,7 +6,7 @@ import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { cloudIcon } from './icons';
 import { ILaunchDefaults, launchRequest } from './defaults';
-import { CommandIDs, ICloudLabModel, IMachine } from './tokens';
+import { CommandIDs, ICloudLabModel, IMachine, MachineAction } from './tokens';
 
 /**
  * Add the CloudLab commands. They throw on API errors (the panel shows them).
@@ -26,6 +26,18 @@ export function addCommands(
     return machine;
   };
 
+  // Enabled when the machine allows the action now (the server says which);
+  // without an id (the palette) the command stays enabled and execute reports.
+  const allows =
+    (action: MachineAction) =>
+    (args: ReadonlyPartialJSONObject): boolean => {
+      if (args.id === undefined || args.id === null) {
+        return true;
+      }
+      const machine = model.findMachine(String(args.id));
+      return machine?.actions.includes(action) ?? false;
+    };
+
   commands.addCommand(CommandIDs.launch, {
     label: trans.__('Launch a CloudLab Machine'),
     caption: trans.__('Launch a machine with the given or default options'),
@@ -36,12 +48,14 @@ export function addCommands(
   commands.addCommand(CommandIDs.stop, {
     label: trans.__('Stop Machine'),
     caption: trans.__('Stop the machine: compute billing ends, the disk stays'),
+    isEnabled: allows('stop'),
     execute: args => model.stop(machineOf(args).id)
   });
 
   commands.addCommand(CommandIDs.start, {
     label: trans.__('Start Machine'),
     caption: trans.__('Start the stopped machine and reconnect to it'),
+    isEnabled: allows('start'),
     execute: args => model.start(machineOf(args).id)
   });
 
@@ -50,6 +64,7 @@ export function addCommands(
     caption: trans.__(
       'Reboot the machine: its kernels end, then it reconnects by itself'
     ),
+    isEnabled: allows('reboot'),
     execute: async args => {
       const machine = machineOf(args);
       const result = await showDialog({
@@ -73,6 +88,7 @@ export function addCommands(
   commands.addCommand(CommandIDs.terminate, {
     label: trans.__('Terminate Machine'),
     caption: trans.__('Terminate the machine: it and its disk are deleted'),
+    isEnabled: allows('terminate'),
     execute: async args => {
       const machine = machineOf(args);
       const result = await showDialog({

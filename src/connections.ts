@@ -4,6 +4,7 @@ const TUNNEL_STATES: ReadonlyArray<TunnelState> = [
   'up',
   'down',
   'gone',
+  'refused',
   'detached'
 ];
 

@@ -24,7 +24,7 @@ import {
  * A `Poll` refreshes the list (fast while a machine is in a transitional
  * state, slow otherwise); machine lifecycle events from the server's event bus
  * refresh it at once. When the set of ready machines changes, the kernelspecs
- * are refreshed so the launcher and kernel pickers see the remote kernels.
+ * are refreshed so the launcher and kernel pickers see the machine kernels.
  * Each machine's tunnel comes from connection events and, for the ready
  * machines, from a fetch after each reload.
  */

@@ -108,7 +108,7 @@ export const panelPlugin: JupyterFrontEndPlugin<ICloudLabModel> = {
 };
 
 /**
- * One launcher section per ready machine, with a card per remote kernel.
+ * One launcher section per ready machine, with a card per machine kernel.
  */
 export const launcherPlugin: JupyterFrontEndPlugin<void> = {
   id: `${PLUGIN_ID}:launcher`,

@@ -132,13 +132,11 @@ export const TRANSITIONAL_STATES: ReadonlyArray<MachineState> = [
   'terminating'
 ];
 
-/** States in which a machine can be stopped. */
-export const STOPPABLE_STATES: ReadonlyArray<MachineState> = [
-  'pending',
-  'connecting',
-  'bootstrapping',
-  'ready'
-];
+/**
+ * What a user may ask of a machine. Which ones a machine allows now comes from
+ * the server (`IMachine.actions`); the panel keeps no state → action table.
+ */
+export type MachineAction = 'stop' | 'start' | 'reboot' | 'terminate';
 
 /** A machine as the REST API returns it. */
 export interface IMachine {
@@ -157,13 +155,20 @@ export interface IMachine {
   gpu_label?: string;
   price_per_hour?: number | null;
   kernelspecs: string[];
+  /**
+   * What the user may ask of the machine now, as the server's transition
+   * table allows it in its current state. The panel's buttons and the
+   * commands' enabled state come from here.
+   */
+  actions: MachineAction[];
 }
 
 /**
  * A machine's tunnel: up, down (healing by itself; the machine and its kernels
- * keep running), gone (the machine stopped by itself) or detached (we let go).
+ * keep running), gone (the machine stopped by itself), refused (its SSH host
+ * key changed) or detached (no link: never connected, or we let go).
  */
-export type TunnelState = 'up' | 'down' | 'gone' | 'detached';
+export type TunnelState = 'up' | 'down' | 'gone' | 'refused' | 'detached';
 
 /** GET machines/{id}/connection, and the payload of a connection event. */
 export interface IMachineConnection {

@@ -15,8 +15,8 @@ import pytest
 
 from jupyter_cloudlab.cloud import access, instances
 from jupyter_cloudlab.cloud.aws_client import AwsClient
-from tests.api_helpers import API, api_json, api_reply, error_message
-from tests.cloud_helpers import PUBLIC_KEY, register_image, spec, target
+from tests.helpers.moto_cloud import PUBLIC_KEY, register_image, spec, target
+from tests.helpers.rest_api import API, api_json, api_reply, error_message
 
 AWAY = "eu-west-1"
 
@@ -107,9 +107,9 @@ async def test_a_profile_switch_is_applied_and_repeating_it_changes_nothing(
 
     # Then it is used; picking it again does not reconnect anything
     assert (status["mode"], status["profile"]) == ("aws", "lab")
-    orchestrator = cloudlab_backend.orchestrator
+    orchestrator = cloudlab_backend.current.orchestrator
     await asyncio.gather(_choose(jp_fetch, "lab", None), _choose(jp_fetch, "lab", None))
-    assert cloudlab_backend.orchestrator is orchestrator
+    assert cloudlab_backend.current.orchestrator is orchestrator
 
 
 @pytest.mark.parametrize(

@@ -15,14 +15,14 @@ from jupyter_cloudlab.ssh.bootstrap import (
     BootstrapFailed,
     BootstrapOptions,
     bootstrap,
-    fetch_gateway_log,
+    fetch_server_log,
 )
-from tests.ssh_machines import (
+from tests.helpers.ssh_machines import (
     LAYOUTS,
     VENV_BIN,
     base_python,
-    gateway_api,
-    gateway_kernelspecs,
+    machine_server_api,
+    machine_server_kernelspecs,
     rig,
 )
 
@@ -44,9 +44,9 @@ async def test_fresh_then_reused_then_resumed_after_stop_start(tmp_path: Path, u
         assert marker.exists() and '"version": 2' in marker.read_text()
         assert (home / ".cloudlab" / "token").stat().st_mode & 0o077 == 0
         assert first.service == "setsid" and not first.reused
-        assert "python3" in await gateway_kernelspecs(connection, first)
+        assert "python3" in await machine_server_kernelspecs(connection, first)
 
-        # When it runs again on the same boot, Then the running gateway is reused as is
+        # When it runs again on the same boot, Then the running machine_server is reused as is
         again = await bootstrap(connection, NO_ENVS)
         assert again.reused and (again.port, again.token) == (first.port, first.token)
         connection.close()
@@ -56,20 +56,20 @@ async def test_fresh_then_reused_then_resumed_after_stop_start(tmp_path: Path, u
         connection = await machine.connect()
         started = time.monotonic()
         resumed = await bootstrap(connection, NO_ENVS)
-        specs = await gateway_kernelspecs(connection, resumed)
+        specs = await machine_server_kernelspecs(connection, resumed)
         elapsed = time.monotonic() - started
 
-        # Then only the gateway is started again: no install, nothing re-checked, same token
+        # Then only the machine server is started again: no install, nothing re-checked, same token
         assert not resumed.installed and not resumed.reused
         assert resumed.token == first.token and "python3" in specs
         assert resumed.phases["check"] < 1.0
         assert elapsed < RESUME_BUDGET_S
         # And its log can be fetched over SSH (what `jupyter cloudlab logs` shows)
-        assert "Jupyter Server" in await fetch_gateway_log(connection)
+        assert "Jupyter Server" in await fetch_server_log(connection)
         connection.close()
 
 
-async def test_new_settings_restart_the_gateway_but_never_under_running_kernels(
+async def test_new_settings_restart_the_machine_server_but_never_under_running_kernels(
     tmp_path: Path,
 ) -> None:
     async with rig(tmp_path) as machine:
@@ -80,34 +80,34 @@ async def test_new_settings_restart_the_gateway_but_never_under_running_kernels(
             return json.loads(config.read_text())["MappingKernelManager"]["cull_idle_timeout"]
 
         def tuned(seconds: int) -> BootstrapOptions:
-            return replace(NO_ENVS, gateway_settings=(("cull_idle_timeout", seconds),))
+            return replace(NO_ENVS, server_settings=(("cull_idle_timeout", seconds),))
 
-        # Given a machine whose gateway runs with the default settings and no kernel
+        # Given a machine whose machine server runs with the default settings and no kernel
         first = await bootstrap(connection, NO_ENVS)
         assert culling() == 0
 
-        # When the user's culling setting changes, Then the gateway is restarted with it
+        # When the user's culling setting changes, Then the machine server is restarted with it
         second = await bootstrap(connection, tuned(600))
         assert not second.reused and not second.outdated and culling() == 600
         assert second.token == first.token
-        assert "python3" in await gateway_kernelspecs(connection, second)
+        assert "python3" in await machine_server_kernelspecs(connection, second)
 
         # When it changes again while a kernel runs there
-        kernel = await gateway_api(connection, second, "/api/kernels", "POST")
+        kernel = await machine_server_api(connection, second, "/api/kernels", "POST")
         third = await bootstrap(connection, tuned(900))
 
-        # Then the gateway and its kernel are left running, and the bootstrap says it is outdated
+        # Then the machine server and its kernel are left running, and the bootstrap says it is outdated
         assert third.reused and third.outdated and third.port == second.port
-        assert (await gateway_api(connection, third, f"/api/kernels/{kernel['id']}"))["id"]
+        assert (await machine_server_api(connection, third, f"/api/kernels/{kernel['id']}"))["id"]
         assert culling() == 600
 
         # When the kernel is gone, Then the next bootstrap applies the new setting
-        await gateway_api(connection, third, f"/api/kernels/{kernel['id']}", "DELETE")
+        await machine_server_api(connection, third, f"/api/kernels/{kernel['id']}", "DELETE")
         fourth = await bootstrap(connection, tuned(900))
         assert not fourth.reused and not fourth.outdated and culling() == 900
-        assert "python3" in await gateway_kernelspecs(connection, fourth)
+        assert "python3" in await machine_server_kernelspecs(connection, fourth)
 
-        # And once applied, the same settings reuse the running gateway
+        # And once applied, the same settings reuse the running machine_server
         assert (await bootstrap(connection, tuned(900))).reused
         connection.close()
 
@@ -130,11 +130,11 @@ async def test_machine_environments_become_kernels(tmp_path: Path) -> None:
         connection = await machine.connect()
 
         # When the machine is bootstrapped with that search root
-        gateway = await bootstrap(connection, BootstrapOptions(env_roots=(str(opt),)))
+        machine_server = await bootstrap(connection, BootstrapOptions(env_roots=(str(opt),)))
 
         # Then the environment with ipykernel is a kernel, named after it; the other is not
-        assert gateway.kernelspecs == ("env-pytorch",)
-        specs = await gateway_kernelspecs(connection, gateway)
+        assert machine_server.kernelspecs == ("env-pytorch",)
+        specs = await machine_server_kernelspecs(connection, machine_server)
         spec = specs["env-pytorch"]["spec"]
         assert spec["display_name"] == "Python 3 (PyTorch)"
         assert spec["argv"][0] == str(opt / "pytorch" / "bin" / "python")
@@ -142,13 +142,13 @@ async def test_machine_environments_become_kernels(tmp_path: Path) -> None:
         # And nothing was installed into it
         assert sorted(p.name for p in (opt / "pytorch").iterdir()) == ["bin"]
 
-        # When the environment goes away, Then its kernelspec goes too (running gateway kept)
+        # When the environment goes away, Then its kernelspec goes too (running machine_server kept)
         for path in sorted((opt / "pytorch").rglob("*"), reverse=True):
             path.unlink() if path.is_file() else path.rmdir()
         (opt / "pytorch").rmdir()
         again = await bootstrap(connection, BootstrapOptions(env_roots=(str(opt),)))
         assert again.reused and again.kernelspecs == ()
-        assert "env-pytorch" not in await gateway_kernelspecs(connection, again)
+        assert "env-pytorch" not in await machine_server_kernelspecs(connection, again)
         connection.close()
 
 
@@ -156,11 +156,11 @@ async def test_no_nvidia_smi_means_cpu(tmp_path: Path) -> None:
     async with rig(tmp_path) as machine:
         connection = await machine.connect()
         which = await connection.run("command -v nvidia-smi")
-        gateway = await bootstrap(connection, NO_ENVS)
+        machine_server = await bootstrap(connection, NO_ENVS)
         connection.close()
     if which.exit_status == 0:
         pytest.skip("this host has nvidia-smi: see tests/test_gpu.py for the GPU case")
-    assert gateway.gpu is None and gateway.gpu_label == "CPU"
+    assert machine_server.gpu is None and machine_server.gpu_label == "CPU"
 
 
 async def test_failed_install_reports_the_remote_stderr_tail(tmp_path: Path) -> None:
@@ -198,10 +198,10 @@ async def test_fresh_machine_installs_offline_from_a_wheelhouse(tmp_path: Path) 
         connection = await machine.connect()
         options = BootstrapOptions(python=base_python(), env_roots=(), wheelhouse=wheels)
         # When a machine whose Python lacks jupyter_server is bootstrapped
-        gateway = await bootstrap(connection, options)
+        machine_server = await bootstrap(connection, options)
         # Then it installed into ~/.cloudlab/venv from the uploaded wheels only, and serves
-        assert gateway.installed
-        assert "python3" in await gateway_kernelspecs(connection, gateway)
+        assert machine_server.installed
+        assert "python3" in await machine_server_kernelspecs(connection, machine_server)
         again = await bootstrap(connection, options)
         assert again.reused and not again.installed
         connection.close()

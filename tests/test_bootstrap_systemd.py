@@ -1,4 +1,4 @@
-"""The bootstrap on a machine that runs systemd (as EC2 images do): the gateway is a unit, it
+"""The bootstrap on a machine that runs systemd (as EC2 images do): the machine server is a unit, it
 outlives the SSH session, comes back by itself after a reboot, and its log can be fetched."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from jupyter_cloudlab.pytest_plugin import cloudlab_require
-from jupyter_cloudlab.ssh.bootstrap import BootstrapOptions, bootstrap, fetch_gateway_log
-from tests.ssh_machines import LAYOUTS, VENV_BIN, gateway_kernelspecs, rig
-from tests.systemd_machine import SystemdMachineHost, systemd_available
+from jupyter_cloudlab.ssh.bootstrap import BootstrapOptions, bootstrap, fetch_server_log
+from tests.helpers.ssh_machines import LAYOUTS, VENV_BIN, machine_server_kernelspecs, rig
+from tests.helpers.systemd_machine import SystemdMachineHost, systemd_available
 
 NO_ENVS = BootstrapOptions(env_roots=())
 
@@ -25,7 +25,7 @@ def systemd_host(root: Path) -> SystemdMachineHost:
 
 
 @pytest.mark.parametrize("user", LAYOUTS)
-async def test_gateway_is_a_systemd_unit_that_survives_sessions_and_reboots(
+async def test_machine_server_is_a_systemd_unit_that_survives_sessions_and_reboots(
     tmp_path: Path, user: str
 ) -> None:
     async with rig(tmp_path, user, systemd_host(tmp_path)) as machine:
@@ -37,14 +37,14 @@ async def test_gateway_is_a_systemd_unit_that_survives_sessions_and_reboots(
         # When it is bootstrapped
         first = await bootstrap(connection, NO_ENVS)
 
-        # Then the gateway runs as an enabled systemd unit, and answers
+        # Then the machine server runs as an enabled systemd unit, and answers
         assert first.service == "systemd" and not first.reused
         unit = "cloudlab-gateway-root.service"  # the machine user is a uid-0 alias here
         assert await host.systemctl(machine.instance_id, "is-active", unit) == "active"
         assert await host.systemctl(machine.instance_id, "is-enabled", unit) == "enabled"
-        assert "python3" in await gateway_kernelspecs(connection, first)
+        assert "python3" in await machine_server_kernelspecs(connection, first)
 
-        # When the SSH session ends, Then systemd keeps the gateway running
+        # When the SSH session ends, Then systemd keeps the machine server running
         connection.close()
         await connection.wait_closed()
         connection = await machine.connect()
@@ -53,15 +53,15 @@ async def test_gateway_is_a_systemd_unit_that_survives_sessions_and_reboots(
         connection.close()
 
         # When the machine is power-cycled (every process dies), Then systemd starts the
-        # gateway at boot: the next bootstrap uses that one (same port and token), starts none
+        # machine_server at boot: the next bootstrap uses that one (same port and token), starts none
         await machine.power_cycle()
         assert await host.systemctl(machine.instance_id, "is-enabled", unit) == "enabled"
         connection = await machine.connect()
         resumed = await bootstrap(connection, NO_ENVS)
         assert resumed.reused and not resumed.installed and resumed.service == "systemd"
         assert (resumed.port, resumed.token) == (first.port, first.token)
-        assert "python3" in await gateway_kernelspecs(connection, resumed)
+        assert "python3" in await machine_server_kernelspecs(connection, resumed)
 
-        # And its log (systemd appends the gateway's output to it) can be fetched over SSH
-        assert "Jupyter Server" in await fetch_gateway_log(connection)
+        # And its log (systemd appends the machine server's output to it) can be fetched over SSH
+        assert "Jupyter Server" in await fetch_server_log(connection)
         connection.close()

@@ -11,7 +11,7 @@ from botocore.stub import ANY, Stubber
 from jupyter_cloudlab.cloud import catalog, pricing
 from jupyter_cloudlab.cloud.aws_client import PRICING_REGION, AwsClient
 from jupyter_cloudlab.cloud.errors import CloudError
-from tests.cloud_helpers import boto, register_image, target
+from tests.helpers.moto_cloud import boto, register_image, target
 
 AL2023_X86 = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 

@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 from jupyter_cloudlab.cloud import aws_client
 from jupyter_cloudlab.cloud.aws_client import AwsClient, AwsTarget
 from jupyter_cloudlab.cloud.errors import CloudError, from_aws, quota_name
-from jupyter_cloudlab.handlers.base import domain_http_error
+from jupyter_cloudlab.handlers.errors import HTTP_STATUS, http_error
 
 LAUNCH = {
     "ImageId": "ami-0123456789abcdef0",
@@ -60,7 +60,7 @@ async def test_unauthorized_operation_names_the_missing_action(ec2: AwsClient) -
     # When launching fails with it, Then the sentence names ec2:RunInstances, with a 403
     error = await _fails(ec2, "UnauthorizedOperation", message)
     assert "ec2:RunInstances" in error.message and "IAM policy" in error.message
-    assert error.status == 403
+    assert HTTP_STATUS[error.kind] == 403
     # And with an encoded message only, the action is taken from the operation
     encoded = await _fails(ec2, "UnauthorizedOperation", "Encoded authorization failure: xyz")
     assert "ec2:RunInstances" in encoded.message
@@ -74,7 +74,7 @@ async def test_insufficient_capacity_suggests_another_zone_or_type(ec2: AwsClien
         "request or choosing us-east-1b, us-east-1c."
     )
     error = await _fails(ec2, "InsufficientInstanceCapacity", message)
-    assert error.status == 503
+    assert HTTP_STATUS[error.kind] == 503
     assert "g5.xlarge" in error.message and "us-east-1a" in error.message
     assert "us-east-1b, us-east-1c" in error.message and "another instance type" in error.message
 
@@ -82,7 +82,7 @@ async def test_insufficient_capacity_suggests_another_zone_or_type(ec2: AwsClien
 async def test_vcpu_quota_names_the_quota(ec2: AwsClient) -> None:
     error = await _fails(ec2, "VcpuLimitExceeded", "You have requested more vCPU capacity")
     assert "Running On-Demand G and VT instances" in error.message
-    assert error.status == 403
+    assert HTTP_STATUS[error.kind] == 403
     spot = await _fails(ec2, "MaxSpotInstanceCountExceeded", "", {**LAUNCH, **SPOT})
     assert "All G and VT Spot Instance Requests" in spot.message
     assert quota_name("m6i.xlarge", False) == (
@@ -94,20 +94,20 @@ async def test_vcpu_quota_names_the_quota(ec2: AwsClient) -> None:
 
 async def test_invalid_ami_says_which(ec2: AwsClient) -> None:
     error = await _fails(ec2, "InvalidAMIID.NotFound", "The image id does not exist")
-    assert error.status == 400
+    assert HTTP_STATUS[error.kind] == 400
     assert "ami-0123456789abcdef0" in error.message and "pick an image" in error.message
 
 
 async def test_expired_session_asks_to_sign_in_again(ec2: AwsClient) -> None:
     for code in ("ExpiredToken", "ExpiredTokenException"):
         error = await _fails(ec2, code, "The security token included in the request is expired")
-        assert error.status == 401 and "sign in again" in error.message
+        assert HTTP_STATUS[error.kind] == 401 and "sign in again" in error.message
     for sso in (
         SSOTokenLoadError(error_msg="expired"),
         UnauthorizedSSOTokenError(),
     ):
         mapped = from_aws(sso)
-        assert mapped.status == 401 and "aws sso login" in mapped.message
+        assert HTTP_STATUS[mapped.kind] == 401 and "aws sso login" in mapped.message
 
 
 async def test_no_credentials_from_the_real_chain(
@@ -123,7 +123,7 @@ async def test_no_credentials_from_the_real_chain(
     # When anything is called, Then a sentence says how to configure them, with a 401
     with pytest.raises(CloudError) as raised:
         await ec2.call("describe_instances")
-    assert raised.value.status == 401 and "No AWS credentials" in raised.value.message
+    assert HTTP_STATUS[raised.value.kind] == 401 and "No AWS credentials" in raised.value.message
     assert from_aws(NoCredentialsError()).code == "NoCredentials"
 
 
@@ -143,7 +143,7 @@ async def test_throttling_gives_up_with_a_503(ec2: AwsClient) -> None:
         with pytest.raises(CloudError) as raised:
             await ec2.call("describe_instances")
         stubber.assert_no_pending_responses()
-    assert raised.value.status == 503 and "throttling" in raised.value.message
+    assert HTTP_STATUS[raised.value.kind] == 503 and "throttling" in raised.value.message
 
 
 async def test_nothing_but_throttling_is_retried(ec2: AwsClient) -> None:
@@ -170,7 +170,7 @@ async def test_each_error_becomes_its_http_status(ec2: AwsClient) -> None:
     }
     for code, status in cases.items():
         error = await _fails(ec2, code, "detail")
-        http = domain_http_error(error)
+        http = http_error(error)
         assert http is not None, code
         assert http.status_code == status, code
         assert http.reason == error.message and "Traceback" not in error.message

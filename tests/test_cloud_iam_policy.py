@@ -16,7 +16,7 @@ from jupyter_cloudlab.cloud import access, aws_client, catalog, instances, sweep
 from jupyter_cloudlab.cloud.aws_client import OPERATION_OBSERVERS, PRICING_REGION, AwsClient
 from jupyter_cloudlab.cloud.network import Ec2Network
 from jupyter_cloudlab.models import LaunchRequest, MachineState
-from tests.cloud_helpers import (
+from tests.helpers.moto_cloud import (
     GROUP,
     PUBLIC_KEY,
     inject_error,

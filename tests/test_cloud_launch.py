@@ -12,8 +12,9 @@ import pytest
 from jupyter_cloudlab.cloud import access, instances
 from jupyter_cloudlab.cloud.aws_client import AwsClient
 from jupyter_cloudlab.cloud.tags import MACHINE_ID_TAG, OWNER_TAG, OWNER_VALUE, SSH_USER_TAG
+from jupyter_cloudlab.handlers.errors import http_error
 from jupyter_cloudlab.models import LaunchRequest, MachineState
-from tests.cloud_helpers import (
+from tests.helpers.moto_cloud import (
     GROUP,
     PUBLIC_KEY,
     boto,
@@ -166,7 +167,7 @@ async def test_bad_input_creates_nothing(url: str, ec2: AwsClient, tmp_path: Pat
     # When launching, Then it is refused at once with a sentence, before anything is created
     with pytest.raises(Exception, match="arm64") as raised:
         await orchestrator.launch(LaunchRequest(instance_type="t3.medium", image_id=image))
-    assert getattr(raised.value, "status", None) == 400
+    assert http_error(raised.value).status_code == 400
     with pytest.raises(Exception, match="does not exist"):
         await orchestrator.launch(
             LaunchRequest(instance_type="t3.medium", image_id="ami-0123456789abcdef0")

@@ -9,7 +9,7 @@ from pathlib import Path
 from jupyter_cloudlab.cloud import access, instances
 from jupyter_cloudlab.cloud.aws_client import AwsClient
 from jupyter_cloudlab.models import MachineState
-from tests.cloud_helpers import (
+from tests.helpers.moto_cloud import (
     GROUP,
     PUBLIC_KEY,
     boto,
@@ -17,7 +17,7 @@ from tests.cloud_helpers import (
     register_image,
     spec,
 )
-from tests.cloud_helpers import target as moto_target
+from tests.helpers.moto_cloud import target as moto_target
 
 OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKTnDAll6aFNm8q7pfvPK07jO5X/PO3Lg5+og5JzVfSe"
 CALLER = "198.51.100.7/32"

@@ -10,15 +10,7 @@ import pytest
 from jupyter_cloudlab import cli
 from jupyter_cloudlab.cloud import access, aws_client, instances, sweep
 from jupyter_cloudlab.cloud.aws_client import AwsClient
-from tests.cloud_helpers import (
-    GROUP,
-    PUBLIC_KEY,
-    boto,
-    register_image,
-    reset,
-    spec,
-    target,
-)
+from tests.helpers.moto_cloud import GROUP, PUBLIC_KEY, boto, register_image, reset, spec, target
 
 REGIONS = ("us-east-1", "eu-west-1")
 

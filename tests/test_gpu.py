@@ -57,8 +57,8 @@ def test_bootstrap_result_carries_the_gpu_and_hides_the_token() -> None:
     import json
 
     line = json.dumps({"port": 1, "token": "s3cret", "gpu": {"query": query, "header": header}})
-    gateway = parse_result("noise\nCLOUDLAB-RESULT " + line + "\n")
-    assert gateway.gpu_label == "4× A10G 24 GB"
-    assert "s3cret" not in repr(gateway)
+    bootstrapped = parse_result("noise\nCLOUDLAB-RESULT " + line + "\n")
+    assert bootstrapped.gpu_label == "4× A10G 24 GB"
+    assert "s3cret" not in repr(bootstrapped)
     no_gpu = parse_result('CLOUDLAB-RESULT {"port": 1, "token": "t", "gpu": null}')
     assert no_gpu.gpu_label == "CPU"

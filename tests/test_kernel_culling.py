@@ -12,40 +12,41 @@ from typing import Any
 import pytest
 from traitlets.config import Config
 
-from jupyter_cloudlab.kernels.config import attach_gateways, mixing_server_config
-from jupyter_cloudlab.kernels.gateways import Gateway, GatewayRegistry
-from tests.machine_server import RemoteServer, start_machine_server, start_remote_server
+from jupyter_cloudlab.kernels.config import attach_machine_servers
+from jupyter_cloudlab.kernels.machine_servers import MachineServer, MachineServerRegistry
+from tests.helpers.machine_server import (
+    MachineServerProcess,
+    start_machine_server,
+    start_machine_server_process,
+)
 
 MACHINE_ID = "m-cull"
 WAIT = 120.0
 
 
 @pytest.fixture
-def remote_server(tmp_path: Path) -> Iterator[RemoteServer]:
-    server = start_remote_server(tmp_path / "machine")
+def remote_server(tmp_path: Path) -> Iterator[MachineServerProcess]:
+    server = start_machine_server_process(tmp_path / "machine")
     yield server
     server.delete_all_kernels()
     server.stop()
 
 
 @pytest.fixture
-def jp_server_config() -> Config:
+def jp_server_config(kernel_mixing_server_config: Config) -> Config:
+    """The mixing server, with a culler that culls after 1 s idle, connected or not."""
     culling = {"cull_idle_timeout": 1, "cull_interval": 1, "cull_connected": True}
-    return Config(
-        {
-            "ServerApp": {**mixing_server_config(), "jpserver_extensions": {}},
-            "MappingKernelManager": culling,
-        }
-    )
+    kernel_mixing_server_config.merge(Config({"MappingKernelManager": culling}))
+    return kernel_mixing_server_config
 
 
 async def test_local_culler_spares_remote_kernels(
-    jp_fetch: Any, jp_serverapp: Any, remote_server: RemoteServer
+    jp_fetch: Any, jp_serverapp: Any, remote_server: MachineServerProcess
 ) -> None:
-    # Given a local and a remote kernel, both idle, and a culler with a 1 s limit
-    registry = GatewayRegistry()
-    assert attach_gateways(jp_serverapp, registry)
-    registry.add(Gateway(MACHINE_ID, "box", remote_server.url, remote_server.token, "t3"))
+    # Given a local and a machine kernel, both idle, and a culler with a 1 s limit
+    registry = MachineServerRegistry()
+    assert attach_machine_servers(jp_serverapp, registry)
+    registry.add(MachineServer(MACHINE_ID, "box", remote_server.url, remote_server.token, "t3"))
     jp_serverapp.kernel_manager.initialize_culler()
     ids = {}
     for name in ("python3", f"cloudlab.{MACHINE_ID}.python3"):
@@ -60,7 +61,7 @@ async def test_local_culler_spares_remote_kernels(
         await asyncio.sleep(0.2)
     await asyncio.sleep(2.5)  # two more culler passes
 
-    # Then the remote kernel is still listed here and running on the machine
+    # Then the machine kernel is still listed here and running on the machine
     remote_id = ids[f"cloudlab.{MACHINE_ID}.python3"]
     listed = json.loads((await jp_fetch("api", "kernels")).body)
     assert [k["id"] for k in listed] == [remote_id]
@@ -68,7 +69,7 @@ async def test_local_culler_spares_remote_kernels(
 
 
 @pytest.fixture
-def culling_machine(tmp_path: Path) -> Iterator[RemoteServer]:
+def culling_machine(tmp_path: Path) -> Iterator[MachineServerProcess]:
     """The machine's server as the bootstrap configures it, culling after 2 s idle."""
     server = start_machine_server(tmp_path / "machine", cull_idle_timeout=2, cull_interval=1)
     yield server
@@ -77,7 +78,7 @@ def culling_machine(tmp_path: Path) -> Iterator[RemoteServer]:
 
 
 async def test_machine_culls_idle_kernels_and_spares_busy_ones(
-    culling_machine: RemoteServer,
+    culling_machine: MachineServerProcess,
 ) -> None:
     machine = culling_machine
     # Given two kernels on the machine: one left idle, one running a long cell (its client gone)
@@ -110,7 +111,7 @@ async def test_machine_culls_idle_kernels_and_spares_busy_ones(
     await until_culled(machine, busy["id"])
 
 
-async def until_culled(machine: RemoteServer, kernel_id: str) -> None:
+async def until_culled(machine: MachineServerProcess, kernel_id: str) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT
     while kernel_id in [k["id"] for k in await machine.fetch("GET", "api/kernels")]:

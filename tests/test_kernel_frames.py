@@ -1,5 +1,5 @@
 """The msg_id of a kernel websocket frame, read from its header (the relay's resume point), in
-each format jupyter_server writes; the machine's gateway module has its own copy."""
+each format jupyter_server writes; the machine's server module has its own copy."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from jupyter_server.services.kernels.connection.base import (
     serialize_msg_to_ws_v1,
 )
 
-from jupyter_cloudlab.kernels.frames import V1_PROTOCOL, frame_msg_id
-from jupyter_cloudlab.remote import cloudlab_sent_log
+from jupyter_cloudlab.kernels.relay.kernel_frames import V1_PROTOCOL, frame_msg_id
+from jupyter_cloudlab.machine_side import cloudlab_sent_log
 
 
 def _message() -> dict:

@@ -9,56 +9,44 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
-from jupyter_cloudlab.kernels.config import attach_gateways, mixing_server_config
-from jupyter_cloudlab.kernels.gateways import Gateway, GatewayRegistry
-from tests.kernel_helpers import V1_PROTOCOL, open_kernel_channel
-from tests.machine_server import RemoteServer, start_remote_server
-
-# Until a tests/conftest.py (or the package's pytest11 plugin) loads it for every module.
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+from jupyter_cloudlab.kernels.config import attach_machine_servers
+from jupyter_cloudlab.kernels.machine_servers import MachineServer, MachineServerRegistry
+from tests.helpers.kernel_channel import V1_PROTOCOL, open_kernel_channel
+from tests.helpers.machine_server import MachineServerProcess, start_machine_server_process
 
 MACHINE_ID = "m-test"
 REMOTE_PYTHON = f"cloudlab.{MACHINE_ID}.python3"
 WHERE_AM_I = "import os; print(os.path.expanduser('~'))"
 
 
-@pytest_asyncio.fixture
-async def jp_asyncio_loop() -> AsyncIterator[asyncio.AbstractEventLoop]:
-    """Run pytest-jupyter's server on the loop pytest-asyncio runs the tests on.
-
-    With ``asyncio_mode = "auto"`` pytest-asyncio runs async tests on its own loop, while
-    pytest-jupyter starts the server on another one: requests then hang. (Belongs in a conftest.)
-    """
-    yield asyncio.get_running_loop()
-
-
 @pytest.fixture(scope="module")
-def remote_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteServer]:
-    server = start_remote_server(tmp_path_factory.mktemp("machine"))
+def remote_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MachineServerProcess]:
+    server = start_machine_server_process(tmp_path_factory.mktemp("machine"))
     yield server
     server.stop()
 
 
 @pytest.fixture
-def jp_server_config() -> Config:
-    return Config({"ServerApp": {**mixing_server_config(), "jpserver_extensions": {}}})
+def jp_server_config(kernel_mixing_server_config: Config) -> Config:
+    return kernel_mixing_server_config
 
 
 @pytest.fixture
-def registry(jp_serverapp: Any, remote_server: RemoteServer) -> Iterator[GatewayRegistry]:
-    registry = GatewayRegistry()
-    assert attach_gateways(jp_serverapp, registry)
+def registry(
+    jp_serverapp: Any, remote_server: MachineServerProcess
+) -> Iterator[MachineServerRegistry]:
+    registry = MachineServerRegistry()
+    assert attach_machine_servers(jp_serverapp, registry)
     registry.add(
-        Gateway(MACHINE_ID, "trainer", remote_server.url, remote_server.token, "g5.xlarge")
+        MachineServer(MACHINE_ID, "trainer", remote_server.url, remote_server.token, "g5.xlarge")
     )
     yield registry
     remote_server.delete_all_kernels()
@@ -82,7 +70,7 @@ async def start_kernel(jp_fetch: Any, name: str) -> str:
     return str(model["id"])
 
 
-async def remote_kernel_ids(remote_server: RemoteServer) -> set[str]:
+async def remote_kernel_ids(remote_server: MachineServerProcess) -> set[str]:
     return {k["id"] for k in await remote_server.fetch("GET", "api/kernels")}
 
 
@@ -91,7 +79,7 @@ async def local_kernel_ids(jp_fetch: Any) -> set[str]:
 
 
 async def test_kernelspecs_list_local_and_machine_specs(
-    jp_fetch: Any, registry: GatewayRegistry
+    jp_fetch: Any, registry: MachineServerRegistry
 ) -> None:
     # When the launcher lists kernelspecs
     listing = await fetch_json(jp_fetch, "api", "kernelspecs")
@@ -117,8 +105,8 @@ async def test_kernelspecs_list_local_and_machine_specs(
 async def test_remote_kernel_runs_on_the_machine(
     jp_fetch: Any,
     jp_ws_fetch: Any,
-    registry: GatewayRegistry,
-    remote_server: RemoteServer,
+    registry: MachineServerRegistry,
+    remote_server: MachineServerProcess,
     v1: bool,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -145,7 +133,10 @@ async def test_remote_kernel_runs_on_the_machine(
 
 
 async def test_interrupt_restart_shutdown_over_rest(
-    jp_fetch: Any, jp_ws_fetch: Any, registry: GatewayRegistry, remote_server: RemoteServer
+    jp_fetch: Any,
+    jp_ws_fetch: Any,
+    registry: MachineServerRegistry,
+    remote_server: MachineServerProcess,
 ) -> None:
     kernel_id = await start_kernel(jp_fetch, REMOTE_PYTHON)
     channel = await open_kernel_channel(jp_ws_fetch, kernel_id)
@@ -186,11 +177,11 @@ async def test_interrupt_restart_shutdown_over_rest(
 async def test_local_kernel_runs_beside_a_remote_one(
     jp_fetch: Any,
     jp_ws_fetch: Any,
-    registry: GatewayRegistry,
-    remote_server: RemoteServer,
+    registry: MachineServerRegistry,
+    remote_server: MachineServerProcess,
     jp_home_dir: Path,
 ) -> None:
-    # Given a remote kernel and a local kernel
+    # Given a machine kernel and a local kernel
     remote_id = await start_kernel(jp_fetch, REMOTE_PYTHON)
     local_id = await start_kernel(jp_fetch, "python3")
 
@@ -211,7 +202,10 @@ async def test_local_kernel_runs_beside_a_remote_one(
 
 
 async def test_output_printed_while_away_arrives_on_reconnect(
-    jp_fetch: Any, jp_ws_fetch: Any, registry: GatewayRegistry, remote_server: RemoteServer
+    jp_fetch: Any,
+    jp_ws_fetch: Any,
+    registry: MachineServerRegistry,
+    remote_server: MachineServerProcess,
 ) -> None:
     # Given a cell that prints after the browser went away
     kernel_id = await start_kernel(jp_fetch, REMOTE_PYTHON)
@@ -234,7 +228,10 @@ async def test_output_printed_while_away_arrives_on_reconnect(
 
 
 async def test_upstream_dropped_by_the_machine_is_reconnected_in_place(
-    jp_fetch: Any, jp_ws_fetch: Any, registry: GatewayRegistry, remote_server: RemoteServer
+    jp_fetch: Any,
+    jp_ws_fetch: Any,
+    registry: MachineServerRegistry,
+    remote_server: MachineServerProcess,
 ) -> None:
     # Given a browser connected through us
     kernel_id = await start_kernel(jp_fetch, REMOTE_PYTHON)
@@ -254,7 +251,10 @@ async def test_upstream_dropped_by_the_machine_is_reconnected_in_place(
 
 
 async def test_browser_socket_closes_when_the_kernel_is_gone_on_the_machine(
-    jp_fetch: Any, jp_ws_fetch: Any, registry: GatewayRegistry, remote_server: RemoteServer
+    jp_fetch: Any,
+    jp_ws_fetch: Any,
+    registry: MachineServerRegistry,
+    remote_server: MachineServerProcess,
 ) -> None:
     # Given a browser connected through us
     kernel_id = await start_kernel(jp_fetch, REMOTE_PYTHON)
@@ -271,13 +271,16 @@ async def test_browser_socket_closes_when_the_kernel_is_gone_on_the_machine(
 
 
 async def test_removing_the_machine_removes_its_specs_and_kernels(
-    jp_fetch: Any, jp_ws_fetch: Any, registry: GatewayRegistry, remote_server: RemoteServer
+    jp_fetch: Any,
+    jp_ws_fetch: Any,
+    registry: MachineServerRegistry,
+    remote_server: MachineServerProcess,
 ) -> None:
     kernel_id = await start_kernel(jp_fetch, REMOTE_PYTHON)
     assert REMOTE_PYTHON in (await fetch_json(jp_fetch, "api", "kernelspecs"))["kernelspecs"]
     browser = await open_kernel_channel(jp_ws_fetch, kernel_id)
 
-    # When the machine stops (the orchestrator removes its gateway)
+    # When the machine stops (the orchestrator removes its machine server)
     registry.remove(MACHINE_ID)
 
     # Then its kernelspecs and kernels leave our lists; the kernel itself was not touched
@@ -294,7 +297,10 @@ async def test_removing_the_machine_removes_its_specs_and_kernels(
 
 
 async def test_local_shutdown_detaches_remote_kernels(
-    jp_fetch: Any, jp_serverapp: Any, registry: GatewayRegistry, remote_server: RemoteServer
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    registry: MachineServerRegistry,
+    remote_server: MachineServerProcess,
 ) -> None:
     remote_id = await start_kernel(jp_fetch, REMOTE_PYTHON)
     local_id = await start_kernel(jp_fetch, "python3")
@@ -313,7 +319,7 @@ async def test_local_shutdown_detaches_remote_kernels(
 
 
 async def wait_until_idle(
-    remote_server: RemoteServer, kernel_id: str, timeout: float = 120
+    remote_server: MachineServerProcess, kernel_id: str, timeout: float = 120
 ) -> None:
     """Wait (not assert) until the machine reports the kernel idle."""
     loop = asyncio.get_running_loop()

@@ -1,4 +1,4 @@
-"""The machine's offline buffer (remote/cloudlab_gateway.py, run inside the machine's server) is
+"""The machine's offline buffer (remote/cloudlab_server.py, run inside the machine's server) is
 bounded: past the bound, output is dropped and the returning client is told how much."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.machine_server import RemoteServer, start_machine_server
+from tests.helpers.machine_server import MachineServerProcess, start_machine_server
 
 BOUND = 1_000_000
 LINE = 100_000
@@ -21,14 +21,16 @@ WAIT = 120.0
 
 
 @pytest.fixture
-def machine(tmp_path: Path) -> Iterator[RemoteServer]:
+def machine(tmp_path: Path) -> Iterator[MachineServerProcess]:
     server = start_machine_server(tmp_path / "machine", offline_buffer_bytes=BOUND)
     yield server
     server.delete_all_kernels()
     server.stop()
 
 
-async def test_overflowing_buffer_drops_output_and_says_how_much(machine: RemoteServer) -> None:
+async def test_overflowing_buffer_drops_output_and_says_how_much(
+    machine: MachineServerProcess,
+) -> None:
     # Given a client that starts a chatty cell and leaves at once
     kernel = await machine.fetch("POST", "api/kernels", {"name": "python3"})
     session_id = secrets.token_hex(8)
@@ -71,7 +73,7 @@ TWO_HALVES = (
 
 
 async def test_resume_after_resends_what_was_sent_after_it_then_the_buffer(
-    machine: RemoteServer,
+    machine: MachineServerProcess,
 ) -> None:
     # Given a client that got the first half of a cell's output, but (as on a link that died
     # without a close) only had the frames up to execute_input when it left

@@ -1,4 +1,4 @@
-"""What the relay writes to the browser (kernels/relay_output.py): a message the gateway sent as one
+"""What the relay writes to the browser (kernels/relay/browser_output.py): a message the machine server sent as one
 frame arrives as that very frame, bytes unchanged, however the stream split it; only one past
 STREAM_AFTER_BYTES is passed on while it arrives, as fragments of the same message."""
 
@@ -15,11 +15,11 @@ from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_
 from tornado.websocket import WebSocketProtocol13
 from wsproto.frame_protocol import FrameProtocol, Opcode
 
-from jupyter_cloudlab.kernels.frames import V1_PROTOCOL
-from jupyter_cloudlab.kernels.relay_output import STREAM_AFTER_BYTES, BrowserOutput
-from jupyter_cloudlab.kernels.ws_frames import FrameReader, Piece
+from jupyter_cloudlab.kernels.relay.browser_output import STREAM_AFTER_BYTES, BrowserOutput
+from jupyter_cloudlab.kernels.relay.kernel_frames import V1_PROTOCOL
+from jupyter_cloudlab.kernels.relay.ws_frames import FrameReader, Piece
 
-GATEWAY = FrameProtocol(client=False, extensions=[])
+MACHINE_SERVER_SIDE = FrameProtocol(client=False, extensions=[])
 MB = 1024 * 1024
 
 
@@ -49,7 +49,7 @@ def browser_output(stream: BrowserStream) -> BrowserOutput:
 
 
 def output_message(size: int) -> tuple[str, bytes]:
-    """A display_data of ``size`` bytes as the gateway's v1 frame payload, and its msg_id."""
+    """A display_data of ``size`` bytes as the machine server's v1 frame payload, and its msg_id."""
     msg_id = uuid.uuid4().hex
     header = {"msg_id": msg_id, "msg_type": "display_data", "session": "s", "version": "5.3"}
     content = {"data": {"text/plain": "x" * size}, "metadata": {}}
@@ -60,7 +60,7 @@ def output_message(size: int) -> tuple[str, bytes]:
 async def relay(
     stream_bytes: bytes, chunk: int, output: BrowserOutput, reader: FrameReader | None = None
 ) -> None:
-    """Feed the gateway's bytes, ``chunk`` at a time, through the relay's reader and output."""
+    """Feed the machine server's bytes, ``chunk`` at a time, through the relay's reader and output."""
     reader = reader or FrameReader()
     for start in range(0, len(stream_bytes), chunk):
         reader.feed(stream_bytes[start : start + chunk])
@@ -77,7 +77,9 @@ async def test_a_message_reaches_the_browser_as_the_frame_the_machine_sent(
     # Given two outputs the machine sent as one frame each, arriving in TCP-sized chunks
     first_id, first = output_message(size)
     second_id, second = output_message(1000)
-    sent = bytes(GATEWAY.send_data(first, fin=True)) + bytes(GATEWAY.send_data(second, fin=True))
+    sent = bytes(MACHINE_SERVER_SIDE.send_data(first, fin=True)) + bytes(
+        MACHINE_SERVER_SIDE.send_data(second, fin=True)
+    )
     stream = BrowserStream()
     output = browser_output(stream)
 
@@ -96,7 +98,7 @@ async def test_a_message_past_the_bound_is_passed_on_as_fragments_of_one_message
     output = browser_output(stream)
 
     # When the first part of it has arrived, Then the browser already has it
-    sent = bytes(GATEWAY.send_data(message, fin=True))
+    sent = bytes(MACHINE_SERVER_SIDE.send_data(message, fin=True))
     await relay(sent[: STREAM_AFTER_BYTES + 65536], 65536, output, reader)
     assert len(stream.written) >= STREAM_AFTER_BYTES
 

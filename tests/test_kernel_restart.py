@@ -3,7 +3,7 @@ deleted, comes back with its state, and so does the notebook's session.
 
 "The machine" is a standalone jupyter_server; the local server is a real process (so it can be
 SIGKILLed) running our kernel classes, with the remote-kernel map and the session database in a
-data dir, and a stand-in for the orchestrator that registers the machine's gateway at each start.
+data dir, and a stand-in for the orchestrator that registers the machine's server at each start.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from typing import Any
 
 import pytest
 
+from jupyter_cloudlab.data_folder import DataFolder
 from jupyter_cloudlab.kernels.config import mixing_server_config, persistence_server_config
-from jupyter_cloudlab.kernels.gateways import Gateway, GatewayRegistry
+from jupyter_cloudlab.kernels.kernel_map import load_kernel_map
+from jupyter_cloudlab.kernels.machine_servers import MachineServer, MachineServerRegistry
 from jupyter_cloudlab.kernels.manager import CloudLabKernelManager
-from jupyter_cloudlab.kernels.state import load_kernel_map
-from tests.kernel_helpers import GATEWAY_ENV
-from tests.machine_server import RemoteServer, start_remote_server
+from tests.helpers.machine_server import MachineServerProcess, start_machine_server_process
+from tests.helpers.orchestrator_stand_in import MACHINE_SERVER_ENV
 
 MACHINE_ID = "m-restart"
 REMOTE_PYTHON = f"cloudlab.{MACHINE_ID}.python3"
@@ -31,15 +32,15 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def machine(tmp_path: Path) -> Iterator[RemoteServer]:
-    server = start_remote_server(tmp_path / "machine")
+def machine(tmp_path: Path) -> Iterator[MachineServerProcess]:
+    server = start_machine_server_process(tmp_path / "machine")
     yield server
     server.delete_all_kernels()
     server.stop()
 
 
-def start_local(root: Path, data_dir: Path, machine: RemoteServer) -> RemoteServer:
-    gateway = {
+def start_local(root: Path, data_dir: Path, machine: MachineServerProcess) -> MachineServerProcess:
+    machine_server = {
         "machine_id": MACHINE_ID,
         "machine_name": "trainer",
         "base_url": machine.url,
@@ -49,17 +50,17 @@ def start_local(root: Path, data_dir: Path, machine: RemoteServer) -> RemoteServ
     config: dict[str, Any] = {
         "ServerApp": {
             **mixing_server_config(),
-            "jpserver_extensions": {"tests.kernel_helpers": True},
+            "jpserver_extensions": {"tests.helpers.orchestrator_stand_in": True},
         },
-        **persistence_server_config(data_dir),
+        **persistence_server_config(DataFolder(data_dir)),
     }
-    env = {GATEWAY_ENV: json.dumps(gateway), "PYTHONPATH": str(REPO)}
-    return start_remote_server(root, config=config, env=env)
+    env = {MACHINE_SERVER_ENV: json.dumps(machine_server), "PYTHONPATH": str(REPO)}
+    return start_machine_server_process(root, config=config, env=env)
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "clean"])
 async def test_remote_kernel_and_session_survive_a_local_restart(
-    tmp_path: Path, machine: RemoteServer, how: signal.Signals
+    tmp_path: Path, machine: MachineServerProcess, how: signal.Signals
 ) -> None:
     # Given a notebook session on a machine's kernel, with a variable set
     data_dir = tmp_path / "data"
@@ -108,14 +109,16 @@ async def test_remote_kernel_and_session_survive_a_local_restart(
 
 
 def test_state_file_outlives_detaching_and_forgets_stopped_machines(tmp_path: Path) -> None:
-    # Given a kernel manager that knows one remote kernel
-    state = str(tmp_path / "remote_kernels.json")
+    # Given a kernel manager that knows one machine kernel
+    state = str(tmp_path / "machine_kernels.json")
     manager = CloudLabKernelManager(state_file=state)
-    registry = GatewayRegistry()
-    manager.gateways = registry
-    gateway = Gateway(MACHINE_ID, "trainer", "http://127.0.0.1:9", "secret", "t3.medium")
-    registry.add(gateway)
-    manager._adopt(gateway, {"id": "k-1", "name": "python3"})
+    registry = MachineServerRegistry()
+    manager.machine_servers = registry
+    machine_server = MachineServer(
+        MACHINE_ID, "trainer", "http://127.0.0.1:9", "secret", "t3.medium"
+    )
+    registry.add(machine_server)
+    manager._adopt(machine_server, {"id": "k-1", "name": "python3"})
     entry = {"machine_id": MACHINE_ID, "remote_name": "python3"}
     assert load_kernel_map(state) == {"k-1": entry}
 
@@ -123,10 +126,10 @@ def test_state_file_outlives_detaching_and_forgets_stopped_machines(tmp_path: Pa
     registry.remove(MACHINE_ID)
 
     # Then the kernel leaves the lists but stays in the file, and a new manager restores it
-    assert not manager.is_remote("k-1")
+    assert not manager.is_machine_kernel("k-1")
     assert load_kernel_map(state) == {"k-1": entry}
     restored = CloudLabKernelManager(state_file=state)
-    assert restored.is_remote("k-1")
+    assert restored.is_machine_kernel("k-1")
     assert restored.get_kernel("k-1").kernel_name == REMOTE_PYTHON
 
     # When the machine is stopped or terminated (the orchestrator forgets its kernels)

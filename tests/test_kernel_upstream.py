@@ -1,6 +1,6 @@
-"""The relay's upstream websocket against a gateway on loopback that misbehaves on purpose.
+"""The relay's upstream websocket against a machine server on loopback that misbehaves on purpose.
 
-The gateway here is a small websocket server (wsproto over asyncio, the real protocol on a real
+The machine server here is a small websocket server (wsproto over asyncio, the real protocol on a real
 socket), so a test can make it answer an upgrade with 404, go silent, or send a large message
 slowly: things the real jupyter_server only does by accident.
 """
@@ -16,14 +16,20 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, BytesMessage, RejectConnection, RejectData, Request
 from wsproto.frame_protocol import FrameProtocol
 
-from jupyter_cloudlab.kernels.upstream import PAUSE_ABOVE_BYTES, HandshakeRejected, UpstreamSocket
+from jupyter_cloudlab.kernels.relay.upstream import (
+    PAUSE_ABOVE_BYTES,
+    HandshakeRejected,
+    UpstreamSocket,
+)
 
-Gateway = Callable[[asyncio.StreamReader, asyncio.StreamWriter, WSConnection], Awaitable[None]]
+MachineServer = Callable[
+    [asyncio.StreamReader, asyncio.StreamWriter, WSConnection], Awaitable[None]
+]
 
 
 @contextlib.asynccontextmanager
-async def gateway(
-    behaviour: Gateway | None, accept: bool = True, with_accept: bytes = b""
+async def machine_server(
+    behaviour: MachineServer | None, accept: bool = True, with_accept: bytes = b""
 ) -> AsyncIterator[str]:
     """A websocket server on 127.0.0.1; yields its channels URL. ``with_accept``: bytes sent in
     the same write as the upgrade's answer (as a replay right behind it)."""
@@ -71,7 +77,7 @@ def open_upstream(
 
 
 async def test_a_refused_upgrade_says_the_status_and_message() -> None:
-    async with gateway(None, accept=False) as url:
+    async with machine_server(None, accept=False) as url:
         with pytest.raises(HandshakeRejected) as refused:
             await open_upstream(url)
     assert refused.value.status_code == 404
@@ -79,7 +85,7 @@ async def test_a_refused_upgrade_says_the_status_and_message() -> None:
 
 
 async def test_frames_in_the_same_packet_as_the_upgrade_answer_are_not_lost() -> None:
-    # Given a gateway whose answer to the upgrade carries two messages right behind it (as when
+    # Given a machine server whose answer to the upgrade carries two messages right behind it (as when
     # it replays what it buffered for this session)
     server_side = FrameProtocol(client=False, extensions=[])
     replay = bytes(server_side.send_data(b"first", fin=True)) + bytes(
@@ -89,7 +95,7 @@ async def test_frames_in_the_same_packet_as_the_upgrade_answer_are_not_lost() ->
     async def linger(_r: asyncio.StreamReader, _w: asyncio.StreamWriter, _c: WSConnection) -> None:
         await asyncio.sleep(1)
 
-    async with gateway(linger, with_accept=replay) as url:
+    async with machine_server(linger, with_accept=replay) as url:
         upstream = await open_upstream(url)
         # Then both arrive, whole and in order
         pieces = [await asyncio.wait_for(upstream.receive(), 5) for _ in range(2)]
@@ -98,7 +104,7 @@ async def test_frames_in_the_same_packet_as_the_upgrade_answer_are_not_lost() ->
 
 
 async def test_a_large_message_arrives_in_pieces_while_it_is_sent() -> None:
-    # Given a gateway that sends a 4 MB message in eight parts, half a second apart
+    # Given a machine server that sends a 4 MB message in eight parts, half a second apart
     total = 4 * 1024 * 1024
     sent = asyncio.Event()
 
@@ -112,9 +118,9 @@ async def test_a_large_message_arrives_in_pieces_while_it_is_sent() -> None:
         sent.set()
         await asyncio.sleep(1)
 
-    async with gateway(slow) as url:
+    async with machine_server(slow) as url:
         upstream = await open_upstream(url)
-        # Then the first piece is there before the gateway has sent the rest
+        # Then the first piece is there before the machine server has sent the rest
         first = await asyncio.wait_for(upstream.receive(), 10)
         assert first is not None and first.first and not first.last
         assert not sent.is_set()
@@ -130,7 +136,7 @@ async def test_a_large_message_arrives_in_pieces_while_it_is_sent() -> None:
 
 
 async def test_a_reader_that_does_not_keep_up_holds_a_bounded_amount() -> None:
-    # Given a gateway sending a 64 MB message as fast as the socket takes it
+    # Given a machine server sending a 64 MB message as fast as the socket takes it
     total = 64 * 1024 * 1024
 
     async def flood(_r: asyncio.StreamReader, w: asyncio.StreamWriter, c: WSConnection) -> None:
@@ -138,7 +144,7 @@ async def test_a_reader_that_does_not_keep_up_holds_a_bounded_amount() -> None:
         await w.drain()
         await asyncio.sleep(1)
 
-    async with gateway(flood) as url:
+    async with machine_server(flood) as url:
         upstream = await open_upstream(url)
         # When the relay reads nothing for a while (its browser is slow)
         await asyncio.sleep(1.0)
@@ -155,12 +161,12 @@ async def test_a_reader_that_does_not_keep_up_holds_a_bounded_amount() -> None:
         upstream.close()
 
 
-async def test_a_silent_gateway_is_given_up_after_the_ping_timeout() -> None:
-    # Given a gateway that accepts, then never answers anything (a link that died without a FIN)
+async def test_a_silent_machine_server_is_given_up_after_the_ping_timeout() -> None:
+    # Given a machine server that accepts, then never answers anything (a link that died without a FIN)
     async def silent(_r: asyncio.StreamReader, _w: asyncio.StreamWriter, _c: WSConnection) -> None:
         await asyncio.sleep(30)
 
-    async with gateway(silent) as url:
+    async with machine_server(silent) as url:
         upstream = await open_upstream(url, ping_interval=0.2, ping_timeout=1.0)
         loop = asyncio.get_running_loop()
         started = loop.time()

@@ -1,4 +1,4 @@
-"""The relay's reader of a gateway's websocket frames (kernels/ws_frames.py), fed frames written by
+"""The relay's reader of a machine server's websocket frames (kernels/relay/ws_frames.py), fed frames written by
 an independent implementation (wsproto, as a server) in every split a TCP stream can make."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from wsproto.frame_protocol import CloseReason, FrameProtocol, Opcode
 
-from jupyter_cloudlab.kernels.ws_frames import (
+from jupyter_cloudlab.kernels.relay.ws_frames import (
     OP_BINARY,
     OP_CLOSE,
     OP_PING,
@@ -77,7 +77,7 @@ def test_every_split_of_the_stream_gives_the_same_messages_and_controls(chunk: i
 @pytest.mark.parametrize("chunk", [1, 100, 65536])
 def test_a_message_in_one_small_frame_keeps_its_bytes_to_pass_on(chunk: int) -> None:
     whole = [e for e in read_all(STREAM, chunk) if isinstance(e, Piece) and e.frame is not None]
-    # The two small single-frame messages, exactly as the gateway framed them; not the large one
+    # The two small single-frame messages, exactly as the machine server framed them; not the large one
     # (handed out in pieces as it arrives) nor the fragmented one
     assert [e.frame for e in whole] == [
         bytes(SERVER.send_data(b"small v1 frame" * 10, fin=True)),

@@ -13,8 +13,9 @@ import asyncssh
 import pytest
 
 from jupyter_cloudlab.cloud.aws_client import AwsClient
-from jupyter_cloudlab.cloud.errors import CloudError
 from jupyter_cloudlab.cloud.instances import InstanceInfo
+from jupyter_cloudlab.data_folder import DataFolder
+from jupyter_cloudlab.errors import CloudLabError
 from jupyter_cloudlab.sandbox import hypervisor
 from jupyter_cloudlab.sandbox.machine_host import MACHINE_ENV_MARKER
 from jupyter_cloudlab.sandbox.sandbox import Sandbox
@@ -43,7 +44,7 @@ async def test_leftover_machines_of_a_killed_server_are_powered_off(
     # Given a machine left running by a sandbox whose server was killed
     leftover = tmp_path / "sandbox" / "machines" / "i-0123456789abcdef0"
     leftover.mkdir(parents=True)
-    sandbox = Sandbox(tmp_path / "sandbox")
+    sandbox = Sandbox(DataFolder(tmp_path))
     try:
         # When a new sandbox starts on that data folder
         await sandbox.start()
@@ -56,12 +57,12 @@ async def test_leftover_machines_of_a_killed_server_are_powered_off(
 
 async def test_a_second_sandbox_on_the_same_folder_is_refused(tmp_path: Path) -> None:
     # Given a running sandbox
-    first = Sandbox(tmp_path / "sandbox")
+    first = Sandbox(DataFolder(tmp_path))
     await first.start()
     try:
         # When another server starts one on the same data folder
-        refused_sandbox = Sandbox(tmp_path / "sandbox")
-        with pytest.raises(CloudError) as refused:
+        refused_sandbox = Sandbox(DataFolder(tmp_path))
+        with pytest.raises(CloudLabError) as refused:
             await refused_sandbox.start()
         await refused_sandbox.stop()
         # Then it is told plainly, and the first one keeps its endpoint
@@ -70,7 +71,7 @@ async def test_a_second_sandbox_on_the_same_folder_is_refused(tmp_path: Path) ->
     finally:
         await first.stop()
     # And once the first has stopped, a new one starts
-    second = Sandbox(tmp_path / "sandbox")
+    second = Sandbox(DataFolder(tmp_path))
     await second.start()
     await second.stop()
 
@@ -90,7 +91,7 @@ async def test_an_idle_sandbox_does_not_poll_and_a_launch_powers_on_at_once(
         await sync(self)
 
     monkeypatch.setattr(hypervisor.Hypervisor, "_sync", counted_sync)
-    sandbox = Sandbox(tmp_path / "sandbox")
+    sandbox = Sandbox(DataFolder(tmp_path))
     target = await sandbox.start()
     try:
         # When nothing happens for a while, Then it does not read EC2 over and over

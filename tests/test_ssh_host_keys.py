@@ -14,7 +14,7 @@ from jupyter_cloudlab.ssh.host_keys import (
     console_fingerprints,
     fingerprint,
 )
-from tests.ssh_machines import rig
+from tests.helpers.ssh_machines import rig
 
 PACKAGE = Path(__file__).parent.parent / "jupyter_cloudlab"
 

@@ -1,4 +1,4 @@
-"""Secrets stay secret: the client key is 0600 and never logged; the gateway token never printed."""
+"""Secrets stay secret: the client key is 0600 and never logged; the machine server token never printed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from jupyter_cloudlab.ssh.bootstrap import BootstrapOptions, bootstrap
 from jupyter_cloudlab.ssh.client_key import load_or_create_client_key
-from tests.ssh_machines import rig
+from tests.helpers.ssh_machines import rig
 
 
 def test_client_key_is_private_from_creation_and_repaired(tmp_path: Path) -> None:
@@ -27,10 +27,10 @@ async def test_no_secret_reaches_the_logs(tmp_path: Path, caplog: pytest.LogCapt
     caplog.set_level(logging.DEBUG)
     async with rig(tmp_path) as machine:
         connection = await machine.connect()
-        gateway = await bootstrap(connection, BootstrapOptions(env_roots=()))
+        machine_server = await bootstrap(connection, BootstrapOptions(env_roots=()))
         connection.close()
     private = machine.client_key.export_private_key().decode()
     secret_line = private.splitlines()[1]
-    logged = caplog.text + repr(gateway)
-    assert gateway.token not in logged
+    logged = caplog.text + repr(machine_server)
+    assert machine_server.token not in logged
     assert secret_line not in logged

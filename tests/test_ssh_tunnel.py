@@ -10,9 +10,9 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from jupyter_cloudlab.ssh.bootstrap import BootstrapOptions, RemoteGateway, bootstrap
+from jupyter_cloudlab.ssh.bootstrap import BootstrapOptions, BootstrapResult, bootstrap
 from jupyter_cloudlab.ssh.tunnel import Tunnel
-from tests.ssh_machines import Rig, get_json, rig
+from tests.helpers.ssh_machines import Rig, get_json, rig
 
 HEAL_TIMEOUT_S = 60.0
 
@@ -39,7 +39,7 @@ def listening_addresses(port: int) -> set[str]:
 
 
 def _session(machine: Rig):
-    async def open_session() -> tuple[asyncssh.SSHClientConnection, RemoteGateway]:
+    async def open_session() -> tuple[asyncssh.SSHClientConnection, BootstrapResult]:
         connection = await machine.connect()  # the address is re-read: it changes on start
         try:
             return connection, await bootstrap(connection, BootstrapOptions(env_roots=()))
@@ -62,14 +62,14 @@ async def test_tunnel_heals_after_sshd_restart_on_the_same_local_port(tmp_path: 
         states: list[str] = []
         tokens: list[str] = []
 
-        def on_state(state: str, gateway: RemoteGateway | None) -> None:
+        def on_state(state: str, machine_server: BootstrapResult | None) -> None:
             states.append(state)
-            if gateway is not None:
-                tokens.append(gateway.token)
+            if machine_server is not None:
+                tokens.append(machine_server.token)
 
         tunnel = Tunnel(_session(machine), on_state)
         try:
-            # Given an open tunnel to the machine's gateway
+            # Given an open tunnel to the machine's server
             port = await tunnel.open()
             assert states == ["up"]
             assert await asyncio.to_thread(get_json, port, "/api/status", tokens[-1])
@@ -91,7 +91,7 @@ async def test_tunnel_heals_after_sshd_restart_on_the_same_local_port(tmp_path: 
             assert listening_addresses(port) == {"127.0.0.1"}
         finally:
             await tunnel.close()
-        assert tunnel.state == "down"
+        assert tunnel.state == "detached"
         with pytest.raises(OSError):
             await asyncio.open_connection("127.0.0.1", port)
 
@@ -133,7 +133,7 @@ async def test_closing_while_a_dropped_forward_ends_still_waits_for_it() -> None
         sessions += 1
         if sessions > 1:  # the machine is gone: reconnecting never succeeds
             await asyncio.Event().wait()
-        return connection, RemoteGateway(port=2, token="t")
+        return connection, BootstrapResult(port=2, token="t")
 
     async def start_forward(*_: object) -> _SlowForward:
         return forward

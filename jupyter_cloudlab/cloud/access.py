@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 from typing import Any
 
+from ..errors import ErrorKind
 from . import instances
 from .aws_client import AwsClient
 from .errors import CloudError
@@ -45,7 +46,7 @@ async def ensure_key_pair(ec2: AwsClient, public_key: str) -> str:
             raise CloudError(
                 f"The key pair '{name}' in {ec2.region} holds another key than its name says: "
                 "delete it in the EC2 console and launch again.",
-                409,
+                ErrorKind.conflict,
             )
         return name
     await ec2.call(

@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import urllib.request
 
+from ..errors import ErrorKind
 from .errors import CloudError
 
 CHECKIP_URL = "https://checkip.amazonaws.com"
@@ -24,6 +25,6 @@ async def public_cidr() -> str:
         raise CloudError(
             "This computer's public address could not be detected: set c.CloudLab.ssh_from_cidr "
             "(for example 203.0.113.7/32).",
-            503,
+            ErrorKind.unavailable,
         ) from error
     return f"{address}/{address.max_prefixlen}"

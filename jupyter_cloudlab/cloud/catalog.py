@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from ..errors import ErrorKind
 from . import pricing
 from .aws_client import AwsClient
 from .errors import CloudError
@@ -118,7 +119,8 @@ async def describe_instance_types(ec2: AwsClient, names: list[str]) -> list[Inst
     except CloudError as error:
         if error.code in ("InvalidInstanceType", "InvalidParameterValue"):
             raise CloudError(
-                f"Unknown instance type {', '.join(names)}: pick one from the list.", 400
+                f"Unknown instance type {', '.join(names)}: pick one from the list.",
+                ErrorKind.invalid,
             ) from error
         raise
     found = {item["InstanceType"] for item in raw}
@@ -204,13 +206,17 @@ async def offered_images(ec2: AwsClient, ssm: AwsClient) -> list[Image]:
 async def describe_image(ec2: AwsClient, image_id: str) -> Image:
     """One AMI, validated: well formed and present in the region."""
     if not AMI_ID_PATTERN.match(image_id):
-        raise CloudError(f"'{image_id}' is not an AMI id: use the form ami-0123456789abcdef0.", 400)
+        raise CloudError(
+            f"'{image_id}' is not an AMI id: use the form ami-0123456789abcdef0.", ErrorKind.invalid
+        )
     try:
         reply = await ec2.call("describe_images", ImageIds=[image_id])
     except CloudError as error:
         if error.code and error.code.startswith("InvalidAMIID"):
-            raise CloudError(f"AMI {image_id} does not exist in {ec2.region}.", 400) from error
+            raise CloudError(
+                f"AMI {image_id} does not exist in {ec2.region}.", ErrorKind.invalid
+            ) from error
         raise
     if not reply.get("Images"):
-        raise CloudError(f"AMI {image_id} does not exist in {ec2.region}.", 400)
+        raise CloudError(f"AMI {image_id} does not exist in {ec2.region}.", ErrorKind.invalid)
     return _image(reply["Images"][0])

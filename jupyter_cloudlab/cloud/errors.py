@@ -1,4 +1,4 @@
-"""AWS failures as plain sentences a user can act on, with the HTTP status the API answers."""
+"""AWS failures as plain sentences a user can act on, each with its kind (see ..errors)."""
 
 from __future__ import annotations
 
@@ -19,35 +19,46 @@ from botocore.exceptions import (
     WaiterError,
 )
 
+from ..errors import CloudLabError, ErrorKind
 
-class CloudError(Exception):
-    """A cloud failure with a sentence for the user and an HTTP-like status."""
 
-    def __init__(self, message: str, status: int = 400, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.code = code
+class CloudError(CloudLabError):
+    """An AWS (or EC2 stand-in) failure, with a sentence for the user."""
 
 
 SIGN_IN_AGAIN = "Your AWS session has expired: sign in again (for SSO: aws sso login)."
 _EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"}
 _THROTTLED_CODES = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "RequestThrottled"}
-_FIXED: dict[str, tuple[int, str]] = {
-    "InvalidInstanceID.NotFound": (404, "AWS no longer knows this instance."),
-    "IncorrectInstanceState": (409, "The machine is not in a state that allows this right now."),
+_FIXED: dict[str, tuple[ErrorKind, str]] = {
+    "InvalidInstanceID.NotFound": (ErrorKind.not_found, "AWS no longer knows this instance."),
+    "IncorrectInstanceState": (
+        ErrorKind.conflict,
+        "The machine is not in a state that allows this right now.",
+    ),
     "RequestExpired": (
-        401,
+        ErrorKind.credentials,
         "AWS says the request expired: check this computer's clock, or sign in again.",
     ),
-    "AuthFailure": (401, "AWS rejected the credentials: check your access keys or profile."),
-    "InvalidClientTokenId": (401, "AWS does not know these access keys: check your profile."),
+    "AuthFailure": (
+        ErrorKind.credentials,
+        "AWS rejected the credentials: check your access keys or profile.",
+    ),
+    "InvalidClientTokenId": (
+        ErrorKind.credentials,
+        "AWS does not know these access keys: check your profile.",
+    ),
     "UnrecognizedClientException": (
-        401,
+        ErrorKind.credentials,
         "AWS does not know these credentials: check your profile.",
     ),
-    "OptInRequired": (403, "Your account is not subscribed to this region or offer: opt in first."),
-    "DependencyViolation": (409, "The resource is still in use by another one: try again soon."),
+    "OptInRequired": (
+        ErrorKind.forbidden,
+        "Your account is not subscribed to this region or offer: opt in first.",
+    ),
+    "DependencyViolation": (
+        ErrorKind.conflict,
+        "The resource is still in use by another one: try again soon.",
+    ),
 }
 
 # Service Quotas names (https://docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-quotas.html)
@@ -90,7 +101,7 @@ def _denied(error: ClientError, service: str) -> CloudError:
     return CloudError(
         f"Your AWS identity is not allowed to call {action}: add it to your IAM policy "
         "(see iam-policy.json).",
-        403,
+        ErrorKind.forbidden,
         code,
     )
 
@@ -106,7 +117,7 @@ def _capacity(detail: str, params: dict[str, Any]) -> CloudError:
         f"AWS has no {instance_type} capacity{where} right now: try {hint}, another instance type"
         + (", on-demand instead of spot" if _is_spot(params) else "")
         + ", or try again later.",
-        503,
+        ErrorKind.unavailable,
         "InsufficientInstanceCapacity",
     )
 
@@ -115,10 +126,10 @@ def _client_error(error: ClientError, service: str, params: dict[str, Any]) -> C
     code = error.response.get("Error", {}).get("Code", "")
     detail = error.response.get("Error", {}).get("Message", "")
     if code in _FIXED:
-        status, sentence = _FIXED[code]
-        return CloudError(sentence, status, code)
+        kind, sentence = _FIXED[code]
+        return CloudError(sentence, kind, code)
     if code in _EXPIRED_CODES:
-        return CloudError(SIGN_IN_AGAIN, 401, code)
+        return CloudError(SIGN_IN_AGAIN, ErrorKind.credentials, code)
     if code in ("UnauthorizedOperation", "AccessDeniedException") or code.endswith("AccessDenied"):
         return _denied(error, service)
     if code in ("InsufficientInstanceCapacity", "InsufficientCapacity"):
@@ -130,7 +141,7 @@ def _client_error(error: ClientError, service: str, params: dict[str, Any]) -> C
             f"Launching {instance_type or 'this machine'} would pass your account's quota "
             f"'{quota}' (vCPUs): ask for more in Service Quotas, stop another machine, "
             "or pick a smaller type.",
-            403,
+            ErrorKind.quota,
             code,
         )
     if code.startswith("InvalidAMIID"):
@@ -138,12 +149,16 @@ def _client_error(error: ClientError, service: str, params: dict[str, Any]) -> C
         reason = "is malformed" if code.endswith("Malformed") else "does not exist here"
         if code.endswith("Unavailable"):
             reason = "is no longer available"
-        return CloudError(f"{image} {reason}: pick an image from the list.", 400, code)
+        return CloudError(
+            f"{image} {reason}: pick an image from the list.", ErrorKind.invalid, code
+        )
     if code in _THROTTLED_CODES or code in ("TooManyRequestsException", "SlowDown"):
         return CloudError(
-            "AWS is throttling this account's requests: try again in a minute.", 503, code
+            "AWS is throttling this account's requests: try again in a minute.",
+            ErrorKind.unavailable,
+            code,
         )
-    return CloudError(f"AWS refused the request ({code}): {detail}", 400, code)
+    return CloudError(f"AWS refused the request ({code}): {detail}", ErrorKind.invalid, code)
 
 
 def from_aws(
@@ -156,20 +171,30 @@ def from_aws(
         return CloudError(
             "No AWS credentials were found: configure a profile (aws configure or aws sso login), "
             "or use the sandbox.",
-            401,
+            ErrorKind.credentials,
             "NoCredentials",
         )
     if isinstance(
         error, (SSOTokenLoadError, UnauthorizedSSOTokenError, TokenRetrievalError, SSOError)
     ):
-        return CloudError("Your AWS SSO session has expired: run aws sso login.", 401, "SSOExpired")
+        return CloudError(
+            "Your AWS SSO session has expired: run aws sso login.",
+            ErrorKind.credentials,
+            "SSOExpired",
+        )
     if isinstance(error, ProfileNotFound):
-        return CloudError(f"{error}: pick an existing AWS profile.", 400, "ProfileNotFound")
+        return CloudError(
+            f"{error}: pick an existing AWS profile.", ErrorKind.invalid, "ProfileNotFound"
+        )
     if isinstance(error, NoRegionError):
-        return CloudError("No AWS region is set: choose one in the settings.", 400, "NoRegion")
+        return CloudError(
+            "No AWS region is set: choose one in the settings.", ErrorKind.invalid, "NoRegion"
+        )
     if isinstance(error, EndpointConnectionError):
         return CloudError(
-            "The AWS API could not be reached: check your network connection.", 503, "Offline"
+            "The AWS API could not be reached: check your network connection.",
+            ErrorKind.unavailable,
+            "Offline",
         )
     if isinstance(error, ClientError):
         return _client_error(error, service, params or {})
@@ -178,9 +203,13 @@ def from_aws(
         code = reason.get("Error", {}).get("Code") if isinstance(reason, dict) else None
         return CloudError(
             f"The machine did not reach the expected state: {error.kwargs.get('reason', error)}",
-            409 if code is None else 400,
+            ErrorKind.conflict if code is None else ErrorKind.invalid,
             code or "WaiterFailed",
         )
     if isinstance(error, BotoCoreError):
-        return CloudError(f"The AWS client failed: {error}", 503, type(error).__name__)
-    return CloudError(f"Unexpected cloud failure: {error}", 500, type(error).__name__)
+        return CloudError(
+            f"The AWS client failed: {error}", ErrorKind.unavailable, type(error).__name__
+        )
+    return CloudError(
+        f"Unexpected cloud failure: {error}", ErrorKind.unexpected, type(error).__name__
+    )

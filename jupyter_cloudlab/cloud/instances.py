@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import ErrorKind
 from .aws_client import AwsClient
 from .errors import CloudError
 from .tags import (
@@ -151,7 +152,7 @@ async def describe(ec2: AwsClient, instance_id: str) -> InstanceInfo:
     for reservation in reply.get("Reservations", []):
         for raw in reservation.get("Instances", []):
             return _info(raw)
-    raise CloudError(f"Instance {instance_id} is not known to AWS.", 404)
+    raise CloudError(f"Instance {instance_id} is not known to AWS.", ErrorKind.not_found)
 
 
 async def find_ours(ec2: AwsClient, include_terminated: bool = False) -> list[InstanceInfo]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from typing import Protocol
 
+from ..errors import ErrorKind
 from .aws_client import AwsClient
 from .errors import CloudError
 from .instances import InstanceInfo
@@ -29,7 +30,7 @@ class Ec2Network:
             raise CloudError(
                 f"Instance {instance.instance_id} has no public address: launch it in a subnet "
                 "that assigns public IPs.",
-                409,
+                ErrorKind.conflict,
             )
         return instance.public_ip, 22
 

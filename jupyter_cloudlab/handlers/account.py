@@ -15,6 +15,4 @@ class AccountHandler(CloudLabHandler):
     async def put(self) -> None:
         choice = self.parse_body(AccountChoice)
         status = await self.backend.choose_account(choice)
-        if self.backend.startup_error:
-            raise web.HTTPError(503, reason=self.backend.startup_error)
         self.reply(Status.model_validate(status.model_dump()))

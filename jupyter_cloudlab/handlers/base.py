@@ -1,4 +1,4 @@
-"""What every CloudLab handler shares: auth resource, the backend, errors mapped in one place."""
+"""What every CloudLab handler shares: auth resource, the account session, error replies."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from jupyter_server.base.handlers import APIHandler
 from pydantic import BaseModel, ValidationError
 from tornado import web
 
-from ..backend import CloudLabBackend
-from ..cloud.errors import CloudError
-from ..machines.errors import InvalidTransition, MachineNotFound
 from ..machines.orchestrator import MachineOrchestrator
+from ..session.account_session import AccountSession
+from ..session.backend import CloudLabBackend
+from .errors import http_error
 
 AUTH_RESOURCE = "cloudlab"
 
@@ -25,17 +25,6 @@ def _validation_message(error: ValidationError) -> str:
     return "Invalid request: " + "; ".join(parts) + "."
 
 
-def domain_http_error(error: BaseException | None) -> web.HTTPError | None:
-    """The single map from domain errors to HTTP statuses and plain messages (None: not ours)."""
-    if isinstance(error, MachineNotFound):
-        return web.HTTPError(404, reason=str(error))
-    if isinstance(error, InvalidTransition):
-        return web.HTTPError(409, reason=str(error))
-    if isinstance(error, CloudError):
-        return web.HTTPError(error.status, reason=error.message)
-    return None
-
-
 class CloudLabHandler(APIHandler):
     auth_resource = AUTH_RESOURCE
 
@@ -44,17 +33,12 @@ class CloudLabHandler(APIHandler):
         backend: CloudLabBackend = self.settings["cloudlab_backend"]
         return backend
 
-    async def ready_backend(self) -> CloudLabBackend:
-        backend = self.backend
-        await backend.ready.wait()
-        if backend.startup_error:
-            raise web.HTTPError(503, reason=backend.startup_error)
-        return backend
+    async def session(self) -> AccountSession:
+        """The current account's session, once it is open (503 with a sentence if it is not)."""
+        return await self.backend.session()
 
     async def orchestrator(self) -> MachineOrchestrator:
-        backend = await self.ready_backend()
-        assert backend.orchestrator is not None
-        return backend.orchestrator
+        return (await self.session()).orchestrator
 
     def parse_body(self, model: type[BaseModel]) -> Any:
         try:
@@ -68,7 +52,7 @@ class CloudLabHandler(APIHandler):
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """A domain error is an answer, not a crash: one warning line, no traceback."""
-        mapped = domain_http_error(value)
+        mapped = http_error(value)
         if mapped is None:
             super().log_exception(typ, value, tb)
             return
@@ -77,12 +61,12 @@ class CloudLabHandler(APIHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """JSON {message, reason}; the message is the plain sentence, never a traceback.
 
-        Domain errors raised by the backend get their status here, so handlers need no
-        try/except of their own.
+        User errors (CloudLabError) raised below get their status here (handlers/errors.py), so
+        handlers need no try/except of their own.
         """
         exc_info = kwargs.get("exc_info")
         error = exc_info[1] if exc_info else None
-        mapped = domain_http_error(error)
+        mapped = http_error(error)
         if mapped is not None:
             error = mapped
             self.set_status(mapped.status_code, reason=mapped.reason)

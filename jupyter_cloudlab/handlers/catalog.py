@@ -13,16 +13,15 @@ class StatusHandler(CloudLabHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        backend = await self.ready_backend()
-        self.reply(Status.model_validate(backend.status.model_dump()))
+        session = await self.session()
+        self.reply(Status.model_validate(session.status.model_dump()))
 
 
 class InstanceTypesHandler(CloudLabHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        backend = await self.ready_backend()
-        types = await backend.instance_types()
+        types = await (await self.session()).instance_types()
         self.reply(
             InstanceTypeList(
                 instance_types=[
@@ -46,8 +45,7 @@ class ImagesHandler(CloudLabHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        backend = await self.ready_backend()
-        images = await backend.images()
+        images = await (await self.session()).images()
         self.reply(
             ImageList(
                 images=[

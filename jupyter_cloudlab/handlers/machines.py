@@ -63,5 +63,5 @@ class MachineConnectionHandler(CloudLabHandler):
     async def get(self, machine_id: str) -> None:
         orchestrator = await self.orchestrator()
         orchestrator.get(machine_id)
-        status = connection_status(self.backend.gateways, self.kernel_manager, machine_id)
+        status = connection_status(self.backend.machine_servers, self.kernel_manager, machine_id)
         self.reply(MachineConnection(**status))

@@ -1,1 +1,1 @@
-"""Local and remote kernels mixed in one jupyter server."""
+"""Local and machine kernels mixed in one jupyter server."""

@@ -1,4 +1,4 @@
-"""Kernelspecs: the local ones plus, for each connected machine, its gateway's, renamed.
+"""Kernelspecs: the local ones plus, for each connected machine, its machine server's, renamed.
 
 A machine's spec ``python3`` appears as ``cloudlab.<machine_id>.python3`` with the machine in its
 display name, so JupyterLab's launcher and kernel picker show where a kernel would run. Remote
@@ -19,17 +19,22 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_server.utils import url_path_join
 from traitlets import Float, Instance, default, observe
 
-from .gateways import Gateway, GatewayRegistry, parse_remote_kernel_name, remote_kernel_name
-from .remote import RemoteServerClient, RemoteServerError
+from .machine_servers import (
+    MachineServer,
+    MachineServerRegistry,
+    machine_kernel_name,
+    parse_machine_kernel_name,
+)
+from .server_client import MachineServerClient, MachineServerError
 
 SPEC_LIST_TIMEOUT = 10.0
 
 
 class CloudLabKernelSpecManager(KernelSpecManager):
-    """KernelSpecManager plus the kernelspecs of the machines in ``gateways``."""
+    """KernelSpecManager plus the kernelspecs of the machines in ``machine_servers``."""
 
-    gateways = Instance(
-        GatewayRegistry,
+    machine_servers = Instance(
+        MachineServerRegistry,
         help="The machines offering kernels; the extension replaces it with the orchestrator's.",
     )
     remote_list_timeout = Float(
@@ -41,71 +46,81 @@ class CloudLabKernelSpecManager(KernelSpecManager):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         # machine_id -> {local name: REST model}. Filled by listings and registry changes.
-        self._remote_specs: dict[str, dict[str, dict[str, Any]]] = {}
+        self._machine_specs: dict[str, dict[str, dict[str, Any]]] = {}
         self._refresh_tasks: set[asyncio.Task[None]] = set()
 
-    @default("gateways")
-    def _default_gateways(self) -> GatewayRegistry:
-        registry = GatewayRegistry()
-        registry.on_change(lambda: self._on_gateways_changed(registry))
+    @default("machine_servers")
+    def _default_servers(self) -> MachineServerRegistry:
+        registry = MachineServerRegistry()
+        registry.on_change(lambda: self._on_servers_changed(registry))
         return registry
 
-    @observe("gateways")
-    def _gateways_replaced(self, change: dict[str, Any]) -> None:
-        registry: GatewayRegistry = change["new"]
-        registry.on_change(lambda: self._on_gateways_changed(registry))
-        self._on_gateways_changed(registry)
+    @observe("machine_servers")
+    def _servers_replaced(self, change: dict[str, Any]) -> None:
+        registry: MachineServerRegistry = change["new"]
+        registry.on_change(lambda: self._on_servers_changed(registry))
+        self._on_servers_changed(registry)
 
-    def _on_gateways_changed(self, registry: GatewayRegistry) -> None:
+    def _on_servers_changed(self, registry: MachineServerRegistry) -> None:
         """Drop specs of machines that left; fetch those of machines that came (in background)."""
-        if registry is not self.gateways:
+        if registry is not self.machine_servers:
             return
         current = {g.machine_id: g for g in registry.all()}
-        for machine_id in list(self._remote_specs):
+        for machine_id in list(self._machine_specs):
             if machine_id not in current:
-                del self._remote_specs[machine_id]
+                del self._machine_specs[machine_id]
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop yet (configuration time): the first listing fetches them
-        for gateway in current.values():
-            task = loop.create_task(self._refresh(gateway))
+        for machine_server in current.values():
+            task = loop.create_task(self._refresh(machine_server))
             self._refresh_tasks.add(task)
             task.add_done_callback(self._refresh_tasks.discard)
 
     # -- fetching -------------------------------------------------------------------------------
 
-    async def _refresh(self, gateway: Gateway) -> None:
+    async def _refresh(self, machine_server: MachineServer) -> None:
         """Replace the cached specs of one machine; on failure it contributes nothing."""
         try:
-            reply = await RemoteServerClient(gateway).list_specs(timeout=self.remote_list_timeout)
-        except (RemoteServerError, ValueError) as e:
-            self.log.warning("Kernelspecs of machine %s unavailable: %s", gateway.machine_id, e)
-            self._remote_specs.pop(gateway.machine_id, None)
+            reply = await MachineServerClient(machine_server).list_specs(
+                timeout=self.remote_list_timeout
+            )
+        except (MachineServerError, ValueError) as e:
+            self.log.warning(
+                "Kernelspecs of machine %s unavailable: %s", machine_server.machine_id, e
+            )
+            self._machine_specs.pop(machine_server.machine_id, None)
             return
-        if self.gateways.get(gateway.machine_id) != gateway:
-            return  # the machine left or its gateway changed while we waited
+        if self.machine_servers.get(machine_server.machine_id) != machine_server:
+            return  # the machine left or its machine server changed while we waited
         specs = reply.get("kernelspecs") or {}
-        self._remote_specs[gateway.machine_id] = {
-            remote_kernel_name(gateway.machine_id, name): self._localize(gateway, name, model)
+        self._machine_specs[machine_server.machine_id] = {
+            machine_kernel_name(machine_server.machine_id, name): self._localize(
+                machine_server, name, model
+            )
             for name, model in specs.items()
             if isinstance(model, dict) and isinstance(model.get("spec"), dict)
         }
 
     def _localize(
-        self, gateway: Gateway, remote_name: str, model: dict[str, Any]
+        self, machine_server: MachineServer, remote_name: str, model: dict[str, Any]
     ) -> dict[str, Any]:
-        """A gateway's spec model, renamed, labelled with the machine, resources served by us."""
-        local_name = remote_kernel_name(gateway.machine_id, remote_name)
+        """A machine server's spec model, renamed, labelled with the machine, resources served by us."""
+        local_name = machine_kernel_name(machine_server.machine_id, remote_name)
         spec = dict(model["spec"])
-        parts = [spec.get("display_name") or remote_name, gateway.machine_name, gateway.label]
+        parts = [
+            spec.get("display_name") or remote_name,
+            machine_server.machine_name,
+            machine_server.label,
+        ]
         spec["display_name"] = " · ".join(p for p in parts if p)
         metadata = dict(spec.get("metadata") or {})
         metadata["cloudlab"] = {
-            "machine_id": gateway.machine_id,
-            "machine_name": gateway.machine_name,
+            "machine_id": machine_server.machine_id,
+            "machine_name": machine_server.machine_name,
             "remote_name": remote_name,
-            "label": gateway.label,
+            "label": machine_server.label,
         }
         spec["metadata"] = metadata
         base_url = getattr(self.parent, "base_url", "/") or "/"
@@ -125,9 +140,9 @@ class CloudLabKernelSpecManager(KernelSpecManager):
         jupyter_server's own GatewayKernelSpecManager.
         """
         local = await asyncio.to_thread(super().get_all_specs)
-        await asyncio.gather(*(self._refresh(g) for g in self.gateways.all()))
+        await asyncio.gather(*(self._refresh(g) for g in self.machine_servers.all()))
         merged: dict[str, Any] = dict(local)
-        for machine_specs in list(self._remote_specs.values()):
+        for machine_specs in list(self._machine_specs.values()):
             merged.update(machine_specs)
         return merged
 
@@ -136,29 +151,29 @@ class CloudLabKernelSpecManager(KernelSpecManager):
 
         Stays synchronous: KernelManager.kernel_spec calls it synchronously for local kernels.
         """
-        parsed = parse_remote_kernel_name(kernel_name)
+        parsed = parse_machine_kernel_name(kernel_name)
         if parsed is None:
             return super().get_kernel_spec(kernel_name)
-        model = self._remote_specs.get(parsed[0], {}).get(kernel_name)
+        model = self._machine_specs.get(parsed[0], {}).get(kernel_name)
         if model is None:
             raise NoSuchKernel(kernel_name)
         return model
 
     async def get_kernel_spec_resource(self, kernel_name: str, path: str) -> bytes | None:
-        """Serve a kernelspec's logo: from the machine for remote specs, from disk for local.
+        """Serve a kernelspec's logo: from the machine for machine specs, from disk for local.
 
         jupyter_server's resource handler prefers this hook when present; answering local files
         here too keeps it from logging a fallback warning on every local logo.
         """
-        parsed = parse_remote_kernel_name(kernel_name)
+        parsed = parse_machine_kernel_name(kernel_name)
         if parsed is None:
             return await asyncio.to_thread(self._local_resource, kernel_name, path)
-        gateway = self.gateways.get(parsed[0])
-        if gateway is None:
+        machine_server = self.machine_servers.get(parsed[0])
+        if machine_server is None:
             return None
         try:
-            return await RemoteServerClient(gateway).get_spec_resource(parsed[1], path)
-        except RemoteServerError as e:
+            return await MachineServerClient(machine_server).get_spec_resource(parsed[1], path)
+        except MachineServerError as e:
             self.log.warning("Kernelspec resource %s/%s unavailable: %s", kernel_name, path, e)
             return None
 

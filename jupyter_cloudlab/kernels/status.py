@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from .gateways import GatewayRegistry
+from ..models import TunnelState
+from .machine_servers import MachineServerRegistry
 
 
 def connection_status(
-    registry: GatewayRegistry, kernel_manager: Any, machine_id: str
+    registry: MachineServerRegistry, kernel_manager: Any, machine_id: str
 ) -> dict[str, Any]:
     """``{"machine_id", "tunnel", "since", "kernels"}``; a machine never connected is
-    ``detached`` since None. Kernels: the remote kernels this server lists for the machine."""
+    ``detached`` since None. Kernels: the machine kernels this server lists for the machine."""
     status = registry.link_status(machine_id)
-    remote = getattr(kernel_manager, "remote_kernels", None)
+    listed = getattr(kernel_manager, "machine_kernels", None)
     kernels = sorted(
-        rk.kernel_id for rk in (remote() if remote else []) if rk.machine_id == machine_id
+        rk.kernel_id for rk in (listed() if listed else []) if rk.machine_id == machine_id
     )
     return {
         "machine_id": machine_id,
-        "tunnel": status.tunnel if status else "detached",
+        "tunnel": status.tunnel if status else TunnelState.detached,
         "since": status.since if status else None,
         "kernels": kernels,
     }

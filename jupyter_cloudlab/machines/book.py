@@ -10,6 +10,7 @@ from typing import Any
 from ..models import Machine, MachineState
 from .errors import MachineNotFound
 from .store import MachineStore
+from .transitions import allowed_actions
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class MachineBook:
         return self._machines.get(machine_id)
 
     def add(self, machine: Machine, announce: bool = True) -> None:
-        self._machines[machine.id] = machine
+        machine = self._keep(machine)
         if announce:
             self._changed(machine)
 
@@ -49,14 +50,13 @@ class MachineBook:
             self.persist()
 
     def update(self, machine_id: str, **fields: Any) -> None:
-        self._machines[machine_id] = self.get(machine_id).model_copy(update=fields)
+        self._keep(self.get(machine_id).model_copy(update=fields))
 
     def set_state(self, machine_id: str, state: MachineState) -> None:
         machine = self.get(machine_id)
         if machine.state is not state:
             since = datetime.now(timezone.utc)
-            machine = machine.model_copy(update={"state": state, "state_since": since})
-            self._machines[machine_id] = machine
+            machine = self._keep(machine.model_copy(update={"state": state, "state_since": since}))
         self._changed(machine)
 
     def fail(self, machine_id: str, error: BaseException) -> None:
@@ -66,6 +66,12 @@ class MachineBook:
         if machine_id in self._machines:
             self.update(machine_id, message=message)
             self.set_state(machine_id, MachineState.failed)
+
+    def _keep(self, machine: Machine) -> Machine:
+        """Store a record, with the actions its state allows (the panel's buttons)."""
+        machine = machine.model_copy(update={"actions": allowed_actions(machine)})
+        self._machines[machine.id] = machine
+        return machine
 
     def persist(self) -> None:
         self._store.save(list(self._machines.values()))

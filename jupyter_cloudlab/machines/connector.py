@@ -1,4 +1,4 @@
-"""Links running machines to this server: SSH link and tunnel, gateway registered, kernels listed.
+"""Links running machines to this server: SSH link and tunnel, machine server registered, kernels listed.
 
 The orchestrator decides when; this file knows how, and follows each tunnel's state.
 """
@@ -11,16 +11,16 @@ from collections.abc import Awaitable, Callable
 
 from ..cloud.aws_client import AwsClient
 from ..cloud.network import Ec2Network
-from ..kernels.gateways import Gateway, GatewayRegistry
-from ..models import MachineState
-from ..ssh.bootstrap import RemoteGateway
+from ..kernels.machine_servers import MachineServer, MachineServerRegistry
+from ..models import MachineState, TunnelState
+from ..ssh.bootstrap import BootstrapResult
 from .book import MachineBook
 from .link import LinkContext, MachineLink
 
 log = logging.getLogger(__name__)
 
 S = MachineState
-KernelspecLister = Callable[[Gateway], Awaitable[list[str]]]
+KernelspecLister = Callable[[MachineServer], Awaitable[list[str]]]
 
 
 class MachineConnector:
@@ -28,7 +28,7 @@ class MachineConnector:
         self,
         context: LinkContext,
         book: MachineBook,
-        gateways: GatewayRegistry,
+        machine_servers: MachineServerRegistry,
         list_kernelspecs: KernelspecLister,
         forget_kernels: Callable[[str], Awaitable[None]],
         cloud: Callable[[str], AwsClient],
@@ -36,7 +36,7 @@ class MachineConnector:
     ) -> None:
         self._context = context
         self._book = book
-        self._gateways = gateways
+        self._machine_servers = machine_servers
         self._list_kernelspecs = list_kernelspecs
         self._forget_kernels = forget_kernels
         self._cloud = cloud
@@ -46,9 +46,9 @@ class MachineConnector:
     def link(self, machine_id: str) -> MachineLink | None:
         return self._links.get(machine_id)
 
-    def tunnel_state(self, machine_id: str) -> str:
+    def tunnel_state(self, machine_id: str) -> TunnelState:
         link = self._links.get(machine_id)
-        return link.tunnel_state if link else "down"
+        return link.tunnel_state if link else TunnelState.detached
 
     async def connect(self, machine_id: str) -> None:
         """SSH in (retried while it boots), bootstrap, forward; `ready` once its kernels answer."""
@@ -62,21 +62,23 @@ class MachineConnector:
             context,
             machine.instance_id,
             on_phase=lambda phase: self._on_phase(machine_id, phase),
-            on_tunnel_state=lambda state, gateway: self._on_tunnel(machine_id, state, gateway),
+            on_tunnel_state=lambda state, bootstrapped: self._on_tunnel(
+                machine_id, state, bootstrapped
+            ),
         )
         self._links[machine_id] = link
         await link.open()
         self._book.update(machine_id, address=link.address)
-        gateway = self._gateways.get(machine_id)
-        assert gateway is not None
-        specs = await self._list_kernelspecs(gateway)
+        machine_server = self._machine_servers.get(machine_id)
+        assert machine_server is not None
+        specs = await self._list_kernelspecs(machine_server)
         self._book.update(machine_id, kernelspecs=specs, message=None)
         self._book.set_state(machine_id, S.ready)
         log.info("Machine %s (%s) is ready", machine.name, machine.instance_id)
 
     async def disconnect(self, machine_id: str, forget: bool = True) -> None:
         """Close the link; `forget`: its kernels end too (stop, terminate)."""
-        self._gateways.remove(machine_id)
+        self._machine_servers.remove(machine_id)
         link = self._links.get(machine_id)
         if link is not None:
             # Registered until closed: a close cancelled midway (a flow cancelled at shutdown)
@@ -89,7 +91,7 @@ class MachineConnector:
 
     async def forget_kernels(self, machine_id: str) -> None:
         """The machine's kernels are gone (or about to be): withdraw them and its kernelspecs."""
-        self._gateways.remove(machine_id)
+        self._machine_servers.remove(machine_id)
         await self._forget_kernels(machine_id)
         if machine_id in self._book:
             self._book.update(machine_id, kernelspecs=[])
@@ -106,29 +108,31 @@ class MachineConnector:
         if machine is not None and machine.state is not S.ready:
             self._book.set_state(machine_id, S(phase))
 
-    def _on_tunnel(self, machine_id: str, state: str, remote: RemoteGateway | None) -> None:
+    def _on_tunnel(
+        self, machine_id: str, state: TunnelState, bootstrapped: BootstrapResult | None
+    ) -> None:
         machine = self._book.find(machine_id)
         link = self._links.get(machine_id)
         if machine is None or link is None:
             return
-        if state in ("down", "gone"):
-            self._gateways.set_link_state(machine_id, state)  # status
-        if state == "up" and remote is not None and link.local_port is not None:
-            if remote.gpu is not None and remote.gpu_label != machine.gpu_label:
+        if state in (TunnelState.down, TunnelState.gone, TunnelState.refused):
+            self._machine_servers.set_link_state(machine_id, state)  # status
+        if state is TunnelState.up and bootstrapped is not None and link.local_port is not None:
+            if bootstrapped.gpu is not None and bootstrapped.gpu_label != machine.gpu_label:
                 # What nvidia-smi found on the machine beats the instance-type catalog.
-                self._book.update(machine_id, gpu_label=remote.gpu_label)
+                self._book.update(machine_id, gpu_label=bootstrapped.gpu_label)
                 machine = self._book.get(machine_id)
             label = f"{machine.instance_type} · {machine.gpu_label}"
-            self._gateways.add(
-                Gateway(
+            self._machine_servers.add(
+                MachineServer(
                     machine_id=machine_id,
                     machine_name=machine.name,
                     base_url=f"http://127.0.0.1:{link.local_port}",
-                    token=remote.token,
+                    token=bootstrapped.token,
                     label=label,
                 )
             )
-        elif state == "gone":
+        elif state is TunnelState.gone:
             self._on_gone(machine_id)
-        elif state == "refused" and link.refusal is not None:
+        elif state is TunnelState.refused and link.refusal is not None:
             self._book.fail(machine_id, link.refusal)  # a changed host key: say so, do not retry

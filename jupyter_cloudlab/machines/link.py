@@ -14,7 +14,8 @@ import asyncssh
 from ..cloud import instances
 from ..cloud.aws_client import AwsClient
 from ..cloud.network import MachineNetwork
-from ..ssh.bootstrap import BootstrapOptions, RemoteGateway, bootstrap, fetch_gateway_log
+from ..models import TunnelState
+from ..ssh.bootstrap import BootstrapOptions, BootstrapResult, bootstrap, fetch_server_log
 from ..ssh.connection import SSHTarget, SSHUnreachable, connect
 from ..ssh.host_keys import HostKeyStore
 from ..ssh.openssh_forward import OpenSSHForwarding
@@ -58,7 +59,7 @@ class MachineLink:
         self._instance_id = instance_id
         self._on_phase = on_phase
         self.address: str | None = None
-        self.gateway: RemoteGateway | None = None
+        self.bootstrapped: BootstrapResult | None = None
         self.timings: dict[str, float] = {}
         """Seconds of the last session's phases: connect, check, install, start."""
         forwarding = context.openssh_forward
@@ -69,7 +70,7 @@ class MachineLink:
         )
 
     @property
-    def tunnel_state(self) -> str:
+    def tunnel_state(self) -> TunnelState:
         return self._tunnel.state
 
     @property
@@ -82,7 +83,7 @@ class MachineLink:
         return self._tunnel.local_port
 
     async def open(self) -> int:
-        """Connect, bootstrap and forward; returns the local port of the gateway."""
+        """Connect, bootstrap and forward; returns the local port of the machine server."""
         return await self._tunnel.open()
 
     async def close(self) -> None:
@@ -95,19 +96,19 @@ class MachineLink:
         """Returns once the SSH session drops (the machine went down)."""
         await self._tunnel.wait_dropped()
 
-    async def _open_session(self) -> tuple[asyncssh.SSHClientConnection, RemoteGateway]:
+    async def _open_session(self) -> tuple[asyncssh.SSHClientConnection, BootstrapResult]:
         self._on_phase("connecting")
         started = time.monotonic()
         connection = await self._connect_when_ready()
         connected = time.monotonic()
         self._on_phase("bootstrapping")
         try:
-            gateway = await bootstrap(connection, self._context.bootstrap_options())
+            bootstrapped = await bootstrap(connection, self._context.bootstrap_options())
         except BaseException:
             connection.close()
             raise
-        self.gateway = gateway
-        if gateway.outdated:
+        self.bootstrapped = bootstrapped
+        if bootstrapped.outdated:
             log.info(
                 "%s: its server keeps its older code or settings while kernels run on it; the "
                 "new ones apply when it is next found without kernels",
@@ -116,9 +117,9 @@ class MachineLink:
         self.timings = {
             "connect": connected - started,
             "bootstrap": time.monotonic() - connected,
-            **gateway.phases,
+            **bootstrapped.phases,
         }
-        return connection, gateway
+        return connection, bootstrapped
 
     async def _connect_when_ready(self) -> asyncssh.SSHClientConnection:
         deadline = time.monotonic() + SSH_READY_TIMEOUT_SECONDS
@@ -163,7 +164,7 @@ class StoredAddressNetwork:
         return ""
 
 
-async def read_gateway_log(
+async def read_server_log(
     ec2: AwsClient,
     network: MachineNetwork,
     client_key: asyncssh.SSHKey,
@@ -171,7 +172,7 @@ async def read_gateway_log(
     instance_id: str,
     lines: int = 200,
 ) -> str:
-    """The machine's gateway log over SSH (host key checked as for every connection)."""
+    """The machine's server log over SSH (host key checked as for every connection)."""
     info = await instances.describe(ec2, instance_id)
     if info.state != "running":
         raise MachineGone(f"{instance_id} is {info.state}: start it to read its logs.")
@@ -180,6 +181,6 @@ async def read_gateway_log(
     target = SSHTarget(instance_id, host, port, info.ssh_user)
     connection = await connect(target, client_key, host_keys, console)
     try:
-        return await fetch_gateway_log(connection, lines)
+        return await fetch_server_log(connection, lines)
     finally:
         connection.close()

@@ -18,20 +18,20 @@ from ..cloud import access, catalog, instances
 from ..cloud.aws_client import AwsClient
 from ..cloud.errors import CloudError
 from ..cloud.regions import RegionClients
-from ..kernels.gateways import GatewayRegistry
-from ..models import LaunchRequest, Machine, MachineState
+from ..errors import CloudLabError, ErrorKind
+from ..kernels.machine_servers import MachineServerRegistry
+from ..models import LaunchRequest, Machine, MachineAction, MachineState, TunnelState
 from ..ssh.client_key import public_key_line
 from .book import MachineBook
 from .connector import KernelspecLister, MachineConnector
 from .errors import InvalidTransition
 from .link import LinkContext
 from .store import MachineStore
+from .transitions import TRANSITIONS, allows
 
 log = logging.getLogger(__name__)
 
 S = MachineState
-CONNECTED_STATES = {S.connecting, S.bootstrapping, S.ready}
-STOPPABLE = {S.pending, S.connecting, S.bootstrapping, S.ready, S.failed}
 # AWS hard-reboots a machine whose OS has not gone down within four minutes.
 REBOOT_DOWN_TIMEOUT_SECONDS = 300
 
@@ -45,7 +45,7 @@ class MachineOrchestrator:
         self,
         context: LinkContext,
         store: MachineStore,
-        gateways: GatewayRegistry,
+        machine_servers: MachineServerRegistry,
         list_kernelspecs: KernelspecLister,
         forget_kernels: Callable[[str], Awaitable[None]],
         emit: Callable[[Machine], None],
@@ -66,7 +66,7 @@ class MachineOrchestrator:
         self._connector = MachineConnector(
             context,
             self._book,
-            gateways,
+            machine_servers,
             list_kernelspecs,
             forget_kernels,
             cloud=self._cloud,
@@ -80,7 +80,7 @@ class MachineOrchestrator:
     def get(self, machine_id: str) -> Machine:
         return self._book.get(machine_id)
 
-    def tunnel_state(self, machine_id: str) -> str:
+    def tunnel_state(self, machine_id: str) -> TunnelState:
         return self._connector.tunnel_state(machine_id)
 
     # ---- commands ------------------------------------------------------------------------
@@ -89,7 +89,7 @@ class MachineOrchestrator:
         [instance_type] = await catalog.describe_instance_types(self._ec2, [request.instance_type])
         image = await catalog.describe_image(self._ec2, request.image_id)
         if image.architecture != instance_type.architecture:
-            raise CloudError(
+            raise CloudLabError(
                 f"{image.id} is built for {image.architecture} but {instance_type.name} runs "
                 f"{instance_type.architecture}: pick a matching image or instance type."
             )
@@ -112,39 +112,30 @@ class MachineOrchestrator:
         return machine
 
     async def stop(self, machine_id: str) -> Machine:
-        refusal = "A {state} machine cannot be stopped."
-        return self._begin(machine_id, STOPPABLE, S.stopping, self._stop_flow, refusal)
+        return self._begin(machine_id, MachineAction.stop, self._stop_flow)
 
     async def start(self, machine_id: str) -> Machine:
-        refusal = "Only a stopped machine can be started; this one is {state}."
-        return self._begin(machine_id, {S.stopped}, S.starting, self._start_flow, refusal)
+        return self._begin(machine_id, MachineAction.start, self._start_flow)
 
     async def reboot(self, machine_id: str) -> Machine:
-        refusal = "Only a ready machine can be rebooted; this one is {state}."
-        return self._begin(machine_id, {S.ready}, S.rebooting, self._reboot_flow, refusal)
+        return self._begin(machine_id, MachineAction.reboot, self._reboot_flow)
+
+    async def terminate(self, machine_id: str) -> Machine:
+        return self._begin(machine_id, MachineAction.terminate, self._terminate_flow)
 
     def _begin(
         self,
         machine_id: str,
-        allowed: set[S],
-        during: S,
+        action: MachineAction,
         flow: Callable[[str], Coroutine[Any, Any, None]],
-        refusal: str,
     ) -> Machine:
         """Check the transition, show the state it goes through, run its flow in the background."""
         machine = self.get(machine_id)
-        if machine.instance_id is None or machine.state not in allowed:
-            raise InvalidTransition(refusal.format(state=machine.state.value))
-        self._book.set_state(machine_id, during)
+        transition = TRANSITIONS[action]
+        if not allows(machine, action):
+            raise InvalidTransition(transition.refusal.format(state=machine.state.value))
+        self._book.set_state(machine_id, transition.during)
         self._run(machine_id, flow(machine_id))
-        return self.get(machine_id)
-
-    async def terminate(self, machine_id: str) -> Machine:
-        machine = self.get(machine_id)
-        if machine.state is S.terminated:
-            raise InvalidTransition("This machine is already terminated.")
-        self._book.set_state(machine_id, S.terminating)
-        self._run(machine_id, self._terminate_flow(machine_id))
         return self.get(machine_id)
 
     # ---- lifecycle of the service --------------------------------------------------------
@@ -301,9 +292,10 @@ class MachineOrchestrator:
                 try:
                     await asyncio.wait_for(link.wait_dropped(), REBOOT_DOWN_TIMEOUT_SECONDS)
                 except asyncio.TimeoutError:
-                    raise CloudError(
+                    raise CloudLabError(
                         "The machine did not go down within 5 minutes of the reboot request: "
-                        "stop and start it instead."
+                        "stop and start it instead.",
+                        ErrorKind.failed,
                     ) from None
             await self._connector.disconnect(machine_id, forget=False)
             await self._connector.connect(machine_id)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
+from ..json_files import read_json, write_json
 from ..models import Machine
 
 
@@ -14,16 +13,11 @@ class MachineStore:
         self._path = path
 
     def load(self) -> list[Machine]:
-        if not self._path.exists():
-            return []
         try:
-            raw = json.loads(self._path.read_text())
+            raw = read_json(self._path) or []
             return [Machine.model_validate(item) for item in raw]
         except (ValueError, TypeError):
             return []  # a corrupt cache is rebuilt from the cloud
 
     def save(self, machines: list[Machine]) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = self._path.with_suffix(".tmp")
-        scratch.write_text(json.dumps([m.model_dump(mode="json") for m in machines], indent=1))
-        os.replace(scratch, self._path)
+        write_json(self._path, [m.model_dump(mode="json") for m in machines])

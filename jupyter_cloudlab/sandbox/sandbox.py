@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import shutil
 import sys
 import urllib.request
 from pathlib import Path
 
 from ..cloud.aws_client import AwsClient, AwsTarget
-from ..cloud.errors import CloudError
 from ..cloud.instances import InstanceInfo
+from ..data_folder import DataFolder
+from ..errors import CloudLabError, ErrorKind
+from ..json_files import read_json, write_json
 from .ec2_endpoint import Ec2Endpoint
 from .hypervisor import Hypervisor
 from .machine_disk import kill_marked
@@ -40,15 +40,10 @@ class SandboxNetwork:
         return path.read_text() if path.exists() else ""
 
 
-ENDPOINT_FILE = "sandbox/endpoint.json"
-
-
-def read_endpoint_file(data_dir: Path) -> AwsTarget | None:
+def read_endpoint_file(folder: DataFolder) -> AwsTarget | None:
     """The EC2 endpoint of a sandbox running in a JupyterLab on this computer, if any."""
-    path = data_dir / ENDPOINT_FILE
-    if not path.exists():
-        return None
-    return AwsTarget(**json.loads(path.read_text()))
+    found = read_json(folder.sandbox_endpoint)
+    return AwsTarget(**found) if found else None
 
 
 def _answers(url: str | None) -> bool:
@@ -72,9 +67,9 @@ def make_host(kind: str, machines_dir: Path) -> MachineHost:
 
 
 class Sandbox:
-    def __init__(self, root: Path, ssh_server: str = "asyncssh") -> None:
-        self.machines_dir = root / "machines"
-        self._endpoint_file = root.parent / ENDPOINT_FILE
+    def __init__(self, folder: DataFolder, ssh_server: str = "asyncssh") -> None:
+        self._folder = folder
+        self.machines_dir = folder.sandbox_machines
         self._endpoint = Ec2Endpoint()
         self._ssh_server = ssh_server
         self._hypervisor: Hypervisor | None = None
@@ -93,10 +88,7 @@ class Sandbox:
         self._endpoint.signals.on_instance_change(self._hypervisor.nudge)
         self.network = SandboxNetwork(self._hypervisor, self.machines_dir)
         # So `jupyter cloudlab` in a terminal reaches this sandbox (fake keys, loopback only).
-        self._endpoint_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._endpoint_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(vars(target), handle)
+        write_json(self._folder.sandbox_endpoint, vars(target))
         return target
 
     def _clear_leftovers(self) -> None:
@@ -104,12 +96,12 @@ class Sandbox:
 
         Their instances died with that server's in-memory EC2, so nothing else can reach them.
         """
-        previous = read_endpoint_file(self._endpoint_file.parent.parent)
+        previous = read_endpoint_file(self._folder)
         if previous is not None and _answers(previous.endpoint_url):
-            raise CloudError(
+            raise CloudLabError(
                 "Another JupyterLab on this computer runs the CloudLab sandbox with the same data "
-                f"folder ({self._endpoint_file.parent}): stop it first.",
-                409,
+                f"folder ({self._folder.root}): stop it first.",
+                ErrorKind.conflict,
             )
         if not self.machines_dir.exists():
             return
@@ -119,7 +111,7 @@ class Sandbox:
 
     async def stop(self) -> None:
         if self.network is not None:  # only a sandbox that started owns the endpoint file
-            self._endpoint_file.unlink(missing_ok=True)
+            self._folder.sandbox_endpoint.unlink(missing_ok=True)
         if self._hypervisor is not None:
             await self._hypervisor.close()
         self._endpoint.stop()

@@ -1,1 +1,1 @@
-"""asyncssh: host-key-pinned connections, the remote bootstrap, a supervised port forward."""
+"""asyncssh: host-key-pinned connections, the machine's bootstrap, a supervised port forward."""

@@ -1,6 +1,6 @@
-"""Prepare a machine: run remote/bootstrap.py over SSH and learn where its gateway listens.
+"""Prepare a machine: run machine_side/prepare.py over SSH and learn where its machine server listens.
 
-The remote script is idempotent and versioned (see its docstring); this side only feeds it its
+The machine-side script is idempotent and versioned (see its docstring); this side only feeds it its
 options, uploads a wheelhouse over SFTP when the machine asks for one, and parses the result.
 """
 
@@ -32,7 +32,7 @@ class BootstrapFailed(Exception):
 @dataclass(frozen=True)
 class BootstrapOptions:
     python: str = "python3"
-    """The machine's Python that runs the bootstrap (and the gateway, if it has jupyter_server)."""
+    """The machine's Python that runs the bootstrap (and the machine server, if it has jupyter_server)."""
     env_roots: tuple[str, ...] = DEFAULT_ENV_ROOTS
     wheelhouse: Path | None = None
     """A local folder of wheels to upload for machines without internet (pip --no-index)."""
@@ -40,14 +40,14 @@ class BootstrapOptions:
     """auto: systemd when it runs and sudo needs no password, else setsid; setsid: always."""
     isolated: bool = False
     """Install into ~/.cloudlab/venv even when `python` already has jupyter_server."""
-    gateway_settings: tuple[tuple[str, object], ...] = ()
-    """Keyword arguments of remote.cloudlab_gateway.gateway_config (culling,
+    server_settings: tuple[tuple[str, object], ...] = ()
+    """Keyword arguments of machine_side.cloudlab_server.server_config (culling,
     offline buffer bound); a running server started with others is restarted with these unless
     kernels run on it (then at a later bootstrap that finds none)."""
 
 
 @dataclass(frozen=True)
-class RemoteGateway:
+class BootstrapResult:
     """The machine's jupyter_server: loopback port on the machine and its token (a secret)."""
 
     port: int
@@ -66,14 +66,14 @@ class RemoteGateway:
         return self.gpu.label if self.gpu is not None else "CPU"
 
     def __repr__(self) -> str:  # never print the token
-        return f"RemoteGateway(port={self.port}, token=***, gpu={self.gpu_label!r})"
+        return f"BootstrapResult(port={self.port}, token=***, gpu={self.gpu_label!r})"
 
 
 def bootstrap_script() -> str:
-    """One script for `python3 -`: remote/service.py and remote/bootstrap.py loaded as modules."""
-    remote = resources.files("jupyter_cloudlab.remote")
-    service = remote.joinpath("service.py").read_text()
-    main = remote.joinpath("bootstrap.py").read_text()
+    """One script for `python3 -`: machine_side/service.py and machine_side/prepare.py loaded as modules."""
+    machine_side = resources.files("jupyter_cloudlab.machine_side")
+    service = machine_side.joinpath("service.py").read_text()
+    main = machine_side.joinpath("prepare.py").read_text()
     return "\n".join(
         [
             "import sys, types",
@@ -83,7 +83,7 @@ def bootstrap_script() -> str:
             "    exec(compile(source, name + '.py', 'exec'), module.__dict__)",
             "    return module",
             f"_load('cloudlab_service', {service!r})",
-            f"sys.exit(_load('cloudlab_bootstrap', {main!r}).run(sys.argv))",
+            f"sys.exit(_load('cloudlab_prepare', {main!r}).run(sys.argv))",
             "",
         ]
     )
@@ -96,28 +96,29 @@ def _options_json(options: BootstrapOptions) -> str:
             "wheelhouse": options.wheelhouse is not None,
             "service": options.service,
             "isolated": options.isolated,
-            "gateway": _gateway_tuning(options),
+            "machine_server": _server_tuning(options),
         }
     )
 
 
-def _gateway_tuning(options: BootstrapOptions) -> dict[str, object]:
+def _server_tuning(options: BootstrapOptions) -> dict[str, object]:
     """The server modules uploaded to the machine and its server config."""
-    from ..remote import cloudlab_gateway
+    from ..machine_side import cloudlab_server
 
-    remote = resources.files("jupyter_cloudlab.remote")
+    machine_side = resources.files("jupyter_cloudlab.machine_side")
     return {
         "modules": {
-            name: remote.joinpath(f"{name}.py").read_text() for name in cloudlab_gateway.MODULES
+            name: machine_side.joinpath(f"{name}.py").read_text()
+            for name in cloudlab_server.MODULES
         },
-        "config": cloudlab_gateway.gateway_config(**dict(options.gateway_settings)),  # type: ignore[arg-type]
+        "config": cloudlab_server.server_config(**dict(options.server_settings)),  # type: ignore[arg-type]
     }
 
 
 async def bootstrap(
     connection: asyncssh.SSHClientConnection, options: BootstrapOptions | str
-) -> RemoteGateway:
-    """Ensure the gateway runs on the machine (reusing one that does) and return it."""
+) -> BootstrapResult:
+    """Ensure the machine server runs on the machine (reusing one that does) and return it."""
     if isinstance(options, str):
         options = BootstrapOptions(python=options)
     command = f"{shlex.quote(options.python)} - {shlex.quote(_options_json(options))}"
@@ -140,13 +141,13 @@ async def bootstrap(
     raise BootstrapFailed("The machine still asks for the wheelhouse after its upload.")
 
 
-def parse_result(stdout: str) -> RemoteGateway:
+def parse_result(stdout: str) -> BootstrapResult:
     for line in stdout.splitlines():
         if line.startswith("CLOUDLAB-RESULT "):
             data = json.loads(line.split(" ", 1)[1])
             gpu_raw = data.get("gpu")
             gpu = parse_nvidia_smi(gpu_raw["query"], gpu_raw["header"]) if gpu_raw else None
-            return RemoteGateway(
+            return BootstrapResult(
                 port=int(data["port"]),
                 token=str(data["token"]),
                 gpu=gpu,
@@ -157,7 +158,7 @@ def parse_result(stdout: str) -> RemoteGateway:
                 outdated=bool(data.get("outdated")),
                 phases={k: float(v) for k, v in data.get("phases", {}).items()},
             )
-    raise BootstrapFailed("The bootstrap finished without saying where the gateway listens.")
+    raise BootstrapFailed("The bootstrap finished without saying where the machine server listens.")
 
 
 def _asked_dir(stdout: str) -> str:
@@ -187,12 +188,14 @@ async def upload_wheelhouse(
     return time.monotonic() - started
 
 
-GATEWAY_LOG = ".cloudlab/gateway.log"
+SERVER_LOG = ".cloudlab/gateway.log"
 
 
-async def fetch_gateway_log(connection: asyncssh.SSHClientConnection, lines: int = 200) -> str:
-    """The last lines of the gateway's log on the machine (setsid and systemd write it there)."""
-    result = await connection.run(f"tail -n {int(lines)} {GATEWAY_LOG}", timeout=30)
+async def fetch_server_log(connection: asyncssh.SSHClientConnection, lines: int = 200) -> str:
+    """The last lines of the machine server's log on the machine (setsid and systemd write it there)."""
+    result = await connection.run(f"tail -n {int(lines)} {SERVER_LOG}", timeout=30)
     if result.exit_status != 0:
-        raise BootstrapFailed(f"Reading the gateway log failed: {str(result.stderr).strip()}")
+        raise BootstrapFailed(
+            f"Reading the machine server log failed: {str(result.stderr).strip()}"
+        )
     return str(result.stdout or "")

@@ -8,12 +8,12 @@ pinned one, or that the console contradicts, is refused. Checking is never skipp
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from pathlib import Path
 
 import asyncssh
+
+from ..json_files import read_json, write_json
 
 _FINGERPRINT = re.compile(r"\b(SHA256:[A-Za-z0-9+/]+)=*")
 _BEGIN = "-----BEGIN SSH HOST KEY FINGERPRINTS-----"
@@ -67,16 +67,11 @@ class HostKeyStore:
         self._path = path
 
     def _read(self) -> dict[str, str]:
-        if not self._path.exists():
-            return {}
-        data: dict[str, str] = json.loads(self._path.read_text())
+        data: dict[str, str] = read_json(self._path) or {}
         return data
 
     def _write(self, data: dict[str, str]) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-        os.replace(tmp, self._path)
+        write_json(self._path, data)
 
     def pinned(self, instance_id: str) -> asyncssh.SSHKey | None:
         line = self._read().get(instance_id)

@@ -1,4 +1,4 @@
-"""A port forward that heals itself: 127.0.0.1:<same local port> -> the machine's gateway.
+"""A port forward that heals itself: 127.0.0.1:<same local port> -> the machine's server.
 
 The supervisor reconnects while the machine is meant to run: each second while SSH does not answer
 (a link that comes back is used at once), with capped backoff on any other failure. Each reconnect
@@ -17,7 +17,8 @@ from typing import Protocol
 
 import asyncssh
 
-from .bootstrap import RemoteGateway
+from ..models import TunnelState
+from .bootstrap import BootstrapResult
 from .connection import SSHUnreachable
 from .host_keys import HostKeyChanged
 
@@ -27,8 +28,8 @@ BACKOFF_FIRST_SECONDS = 0.25
 BACKOFF_MAX_SECONDS = 10.0
 UNREACHABLE_RETRY_SECONDS = 1.0
 
-OpenSession = Callable[[], Awaitable[tuple[asyncssh.SSHClientConnection, RemoteGateway]]]
-StateListener = Callable[[str, RemoteGateway | None], None]
+OpenSession = Callable[[], Awaitable[tuple[asyncssh.SSHClientConnection, BootstrapResult]]]
+StateListener = Callable[[TunnelState, BootstrapResult | None], None]
 
 
 class Forward(Protocol):
@@ -41,7 +42,7 @@ class Forward(Protocol):
     def close(self) -> None: ...
 
 
-# (control connection, the gateway's port on the machine, the local port to keep or None)
+# (control connection, the machine server's port on the machine, the local port to keep or None)
 StartForward = Callable[[asyncssh.SSHClientConnection, int, int | None], Awaitable[Forward]]
 
 
@@ -52,8 +53,9 @@ class MachineGone(Exception):
 class Tunnel:
     """Holds one SSH connection and one local forward.
 
-    `state` is "up", "down" (reconnecting), "gone" (the machine no longer runs) or "refused"
-    (its host key changed: retrying cannot help, so the supervisor stops; see `refusal`).
+    `state` (TunnelState): detached until opened and once closed, then up, down (reconnecting),
+    gone (the machine no longer runs) or refused (its host key changed: retrying cannot help, so
+    the supervisor stops; see `refusal`).
     """
 
     def __init__(
@@ -73,7 +75,7 @@ class Tunnel:
         self._supervisor: asyncio.Task[None] | None = None
         self._closing = False
         self.local_port: int | None = None
-        self.state = "down"
+        self.state = TunnelState.detached
         self.state_since = time.monotonic()
         self.refusal: HostKeyChanged | None = None
 
@@ -89,21 +91,23 @@ class Tunnel:
         return self.local_port
 
     async def _establish(self) -> None:
-        connection, gateway = await self._open_session()
+        connection, bootstrapped = await self._open_session()
         try:
             if self._start_forward is not None:
-                self._forward = await self._start_forward(connection, gateway.port, self.local_port)
+                self._forward = await self._start_forward(
+                    connection, bootstrapped.port, self.local_port
+                )
                 self.local_port = self._forward.local_port
             else:
                 self._listener = await connection.forward_local_port(
-                    "127.0.0.1", self.local_port or 0, "127.0.0.1", gateway.port
+                    "127.0.0.1", self.local_port or 0, "127.0.0.1", bootstrapped.port
                 )
                 self.local_port = self._listener.get_port()
         except BaseException:
             connection.close()
             raise
         self._connection = connection
-        self._set_state("up", gateway)
+        self._set_state(TunnelState.up, bootstrapped)
 
     async def _supervise(self) -> None:
         while not self._closing:
@@ -111,18 +115,18 @@ class Tunnel:
             if self._closing:
                 return
             await self._end_transport()
-            self._set_state("down", None)
+            self._set_state(TunnelState.down, None)
             delay = BACKOFF_FIRST_SECONDS
             while not self._closing:
                 try:
                     await self._establish()
                     break
                 except MachineGone:
-                    self._set_state("gone", None)
+                    self._set_state(TunnelState.gone, None)
                     return
                 except HostKeyChanged as error:
                     self.refusal = error
-                    self._set_state("refused", None)
+                    self._set_state(TunnelState.refused, None)
                     return
                 except SSHUnreachable as error:  # the link or sshd is down: cheap to retry
                     log.debug("The machine's SSH does not answer yet (%s)", error)
@@ -165,10 +169,10 @@ class Tunnel:
             await asyncio.wait_for(asyncio.gather(*(t.wait_closed() for t in ending)), 5)
         self._ending = [t for t in self._ending if t not in ending]
 
-    def _set_state(self, state: str, gateway: RemoteGateway | None) -> None:
+    def _set_state(self, state: TunnelState, bootstrapped: BootstrapResult | None) -> None:
         self.state = state
         self.state_since = time.monotonic()
-        self._on_state(state, gateway)
+        self._on_state(state, bootstrapped)
 
     def stop_healing(self) -> None:
         """No more reconnecting (the machine is about to go down on purpose)."""
@@ -188,4 +192,4 @@ class Tunnel:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
         await self._end_transport()
-        self.state = "down"
+        self.state = TunnelState.detached

@@ -9,10 +9,34 @@ import {
   IMachine,
   IMachineConnection,
   IStatus,
+  MachineAction,
   MachineState
 } from '../tokens';
 
-/** A machine with defaults for the fields a test does not care about. */
+/**
+ * The actions the server allows a machine that has an instance, by state (a
+ * copy of jupyter_cloudlab/machines/transitions.py for the fakes only: the
+ * panel itself reads `IMachine.actions`).
+ */
+export const SERVER_ACTIONS: Record<MachineState, MachineAction[]> = {
+  requesting: ['terminate'],
+  pending: ['stop', 'terminate'],
+  connecting: ['stop', 'terminate'],
+  bootstrapping: ['stop', 'terminate'],
+  ready: ['stop', 'reboot', 'terminate'],
+  stopping: ['terminate'],
+  stopped: ['start', 'terminate'],
+  starting: ['terminate'],
+  rebooting: ['terminate'],
+  terminating: ['terminate'],
+  terminated: [],
+  failed: ['stop', 'terminate']
+};
+
+/**
+ * A machine with defaults for the fields a test does not care about; its
+ * actions are the server's for its state unless `extra` gives them.
+ */
 export function machine(
   id: string,
   state: MachineState,
@@ -27,6 +51,7 @@ export function machine(
     state,
     state_since: '2026-11-23T10:00:00Z',
     kernelspecs: state === 'ready' ? [`cloudlab.${id}.python3`] : [],
+    actions: [...SERVER_ACTIONS[state]],
     ...extra
   };
 }
@@ -124,6 +149,7 @@ export class FakeAPI implements ICloudLabAPI {
       throw new Error(`No machine ${id}`);
     }
     m.state = state;
+    m.actions = [...SERVER_ACTIONS[state]];
     return { ...m };
   }
 }

@@ -114,20 +114,26 @@ describe('MachineList', () => {
     expect(details('m-2')).toBe('t3.small · $1.006/h');
   });
 
-  it('offers the actions that fit each state, reboot only when ready', () => {
+  const buttons = (id: string) =>
+    Array.from(row(id).querySelectorAll('button')).map(b => b.textContent);
+
+  it('shows a button for each action the server allows, in a fixed order', () => {
+    // Given machines whose actions come in any order
     render([
-      machine('m-1', 'ready'),
-      machine('m-2', 'stopped'),
-      machine('m-3', 'rebooting')
+      machine('m-1', 'ready', { actions: ['terminate', 'reboot', 'stop'] }),
+      machine('m-2', 'stopped', { actions: ['terminate', 'start'] }),
+      machine('m-3', 'rebooting', { actions: ['terminate'] }),
+      machine('m-4', 'terminated', { actions: [] })
     ]);
 
-    const buttons = (id: string) =>
-      Array.from(row(id).querySelectorAll('button')).map(b => b.textContent);
+    // Then each row shows its actions as Stop, Reboot, Start, Terminate
     expect(buttons('m-1')).toEqual(['Stop', 'Reboot', 'Terminate']);
     expect(buttons('m-2')).toEqual(['Start', 'Terminate']);
     expect(buttons('m-3')).toEqual(['Terminate']);
     expect(row('m-3').textContent).toContain('rebooting');
+    expect(buttons('m-4')).toEqual([]);
 
+    // When a button is clicked
     actions.length = 0;
     act(() =>
       (
@@ -136,6 +142,51 @@ describe('MachineList', () => {
         ) as HTMLButtonElement
       ).click()
     );
+
+    // Then the list asks for that action on that machine
     expect(actions).toEqual(['reboot m-1']);
+  });
+
+  it('offers Stop for a failed machine the server allows to stop', () => {
+    // Given a failed machine the server allows to stop and terminate
+    render([
+      machine('m-1', 'failed', {
+        message: 'Bootstrap failed.',
+        actions: ['stop', 'terminate']
+      })
+    ]);
+
+    // Then Stop and Terminate are offered, Start is not
+    const testIds = Array.from(row('m-1').querySelectorAll('button')).map(
+      b => b.dataset.testid
+    );
+    expect(testIds).toEqual(['cloudlab-stop', 'cloudlab-terminate']);
+    expect(row('m-1').textContent).toContain('Bootstrap failed.');
+  });
+
+  it('follows the actions even where the state suggests others', () => {
+    // Given a ready machine the server only allows to terminate
+    render([machine('m-1', 'ready', { actions: ['terminate'] })]);
+
+    // Then Terminate is the only button, keeping its class
+    expect(buttons('m-1')).toEqual(['Terminate']);
+    expect(
+      row('m-1').querySelector('[data-testid="cloudlab-terminate"]')?.className
+    ).toContain('jp-CloudLab-terminate');
+  });
+
+  it("names the machine in each button's accessible label", () => {
+    // Given a ready machine named gpu-box
+    render([machine('m-1', 'ready', { name: 'gpu-box' })]);
+
+    // Then each button's label says what it does to which machine
+    const labels = Array.from(row('m-1').querySelectorAll('button')).map(b =>
+      b.getAttribute('aria-label')
+    );
+    expect(labels).toEqual([
+      'Stop gpu-box',
+      'Reboot gpu-box',
+      'Terminate gpu-box'
+    ]);
   });
 });

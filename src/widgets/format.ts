@@ -152,6 +152,8 @@ export function connectionLabel(
       return trans._p('tunnel state', 'reconnecting…');
     case 'gone':
       return trans._p('tunnel state', 'unreachable');
+    case 'refused':
+      return trans._p('tunnel state', 'host key refused');
     case 'detached':
       return trans._p('tunnel state', 'not connected');
     default:

@@ -5,7 +5,7 @@ import * as React from 'react';
 import {
   IMachine,
   IMachineConnection,
-  STOPPABLE_STATES,
+  MachineAction,
   TunnelState
 } from '../tokens';
 import {
@@ -17,9 +17,6 @@ import {
   runningCost,
   stateLabel
 } from './format';
-
-/** A machine action the list asks for. */
-export type MachineAction = 'stop' | 'start' | 'reboot' | 'terminate';
 
 export interface IMachineListProps {
   machines: ReadonlyArray<IMachine>;
@@ -109,46 +106,66 @@ function MachineRow(props: {
         <div className="jp-CloudLab-machineMessage">{machine.message}</div>
       ) : null}
       <div className="jp-CloudLab-machineActions">
-        {STOPPABLE_STATES.includes(machine.state) ? (
+        {ACTION_BUTTONS.filter(({ action }) =>
+          machine.actions.includes(action)
+        ).map(({ action, className }) => (
           <Button
+            key={action}
             small
-            data-testid="cloudlab-stop"
-            onClick={() => onAction('stop', machine)}
+            className={className}
+            data-testid={`cloudlab-${action}`}
+            aria-label={actionLabel(action, machine.name, trans)}
+            onClick={() => onAction(action, machine)}
           >
-            {trans.__('Stop')}
+            {actionText(action, trans)}
           </Button>
-        ) : null}
-        {machine.state === 'ready' ? (
-          <Button
-            small
-            data-testid="cloudlab-reboot"
-            onClick={() => onAction('reboot', machine)}
-          >
-            {trans.__('Reboot')}
-          </Button>
-        ) : null}
-        {machine.state === 'stopped' ? (
-          <Button
-            small
-            data-testid="cloudlab-start"
-            onClick={() => onAction('start', machine)}
-          >
-            {trans.__('Start')}
-          </Button>
-        ) : null}
-        {machine.state !== 'terminated' ? (
-          <Button
-            small
-            className="jp-CloudLab-terminate"
-            data-testid="cloudlab-terminate"
-            onClick={() => onAction('terminate', machine)}
-          >
-            {trans.__('Terminate')}
-          </Button>
-        ) : null}
+        ))}
       </div>
     </li>
   );
+}
+
+/** The action buttons, in the order a row shows them. */
+const ACTION_BUTTONS: ReadonlyArray<{
+  action: MachineAction;
+  className?: string;
+}> = [
+  { action: 'stop' },
+  { action: 'reboot' },
+  { action: 'start' },
+  { action: 'terminate', className: 'jp-CloudLab-terminate' }
+];
+
+/** A button's text. */
+function actionText(action: MachineAction, trans: TranslationBundle): string {
+  switch (action) {
+    case 'stop':
+      return trans.__('Stop');
+    case 'reboot':
+      return trans.__('Reboot');
+    case 'start':
+      return trans.__('Start');
+    case 'terminate':
+      return trans.__('Terminate');
+  }
+}
+
+/** A button's accessible name, which names its machine. */
+function actionLabel(
+  action: MachineAction,
+  name: string,
+  trans: TranslationBundle
+): string {
+  switch (action) {
+    case 'stop':
+      return trans.__('Stop %1', name);
+    case 'reboot':
+      return trans.__('Reboot %1', name);
+    case 'start':
+      return trans.__('Start %1', name);
+    case 'terminate':
+      return trans.__('Terminate %1', name);
+  }
 }
 
 /**

@@ -10,11 +10,17 @@ import * as React from 'react';
 
 import { ILaunchDefaults } from '../defaults';
 import { cloudIcon } from '../icons';
-import { CommandIDs, ICloudLabModel, IMachine, PANEL_ID } from '../tokens';
+import {
+  CommandIDs,
+  ICloudLabModel,
+  IMachine,
+  MachineAction,
+  PANEL_ID
+} from '../tokens';
 import { SandboxBanner } from './banner';
 import { errorMessage } from './format';
 import { ILaunchFormValues, LaunchForm } from './launchForm';
-import { MachineAction, MachineList } from './machineList';
+import { MachineList } from './machineList';
 
 /**
  * The CloudLab side panel. It renders the model and runs commands; it keeps

@@ -27,7 +27,7 @@ const COUNTER = [
 async function cutLink(instanceId: string, seconds: number): Promise<void> {
   await promisify(execFile)(
     PYTHON,
-    ['-m', 'tests.kernel_helpers', 'cut-link', instanceId, String(seconds)],
+    ['-m', 'tests.helpers.sshd_cut', 'cut-link', instanceId, String(seconds)],
     { cwd: REPO }
   );
 }

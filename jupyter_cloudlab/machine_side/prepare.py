@@ -1,0 +1,382 @@
+"""Runs ON the machine: ``python3 - OPTIONS_JSON`` with this file on stdin. Stdlib only (3.7+).
+
+Ensures one headless jupyter_server (the machine server) runs on 127.0.0.1 with a random token kept in
+~/.cloudlab (0600), and prints one line for the caller: ``CLOUDLAB-RESULT {json}``.
+
+Idempotent and versioned: ~/.cloudlab/state.json records what is installed (the bootstrap
+version, the packages, the environment's Python, the machine environments found and the machine server's
+settings). A run compares and redoes only what changed, so a prepared machine costs a few stats.
+
+Exit codes: 3 install failed, 4 the server exited, 5 the server never answered, 10 a wheelhouse is
+needed (``CLOUDLAB-NEED-WHEELHOUSE <dir>``: the caller uploads it over SFTP and runs again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+try:  # imported as a package module (tests) or loaded beside it on the machine (see ssh/bootstrap)
+    from .service import (
+        STATE,
+        StepFailed,
+        answers,
+        boot_started_server_answers,
+        can_use_systemd,
+        kernels_running,
+        pick_port,
+        start_setsid,
+        start_systemd,
+        stop_old_server,
+        tail,
+        wait_ready,
+    )
+except ImportError:
+    from cloudlab_service import (  # type: ignore[no-redef]
+        STATE,
+        StepFailed,
+        answers,
+        boot_started_server_answers,
+        can_use_systemd,
+        kernels_running,
+        pick_port,
+        start_setsid,
+        start_systemd,
+        stop_old_server,
+        tail,
+        wait_ready,
+    )
+
+VERSION = 2
+PACKAGES = ["jupyter_server>=2.0", "ipykernel>=6.0"]
+MARKER = STATE / "state.json"
+KERNEL_DIR = STATE / "jupyter" / "kernels"
+ENV_PREFIX = "env-"
+GPU_QUERY = ["--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"]
+DISPLAY = {
+    "pytorch": "PyTorch",
+    "tensorflow": "TensorFlow",
+    "tensorflow2": "TensorFlow 2",
+    "mxnet": "MXNet",
+    "jax": "JAX",
+    "python3": "Python 3",
+}
+LAUNCHER = (
+    # jsonschema imports rfc3987_syntax when present, which builds a parser at import: ~3 s
+    # of jupyter_server's ~4.5 s start on a small machine, for a URI format we never check.
+    "import sys; sys.modules['rfc3987_syntax'] = None; "
+    "from jupyter_server.serverapp import main; sys.argv[0] = 'jupyter-server'; sys.exit(main())"
+)
+EXTENSIONS_OFF = {
+    name: False
+    for name in ("jupyter_cloudlab", "jupyterlab", "jupyter_lsp", "notebook", "notebook_shim")
+}
+
+
+def has_packages(python: str) -> bool:
+    probe = "import jupyter_server, ipykernel"
+    return subprocess.run([python, "-c", probe], capture_output=True).returncode == 0
+
+
+def run_logged(argv: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+    with open(log, "a") as out:
+        out.write("$ " + " ".join(argv) + "\n")
+        out.flush()
+        code = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, env=env).returncode
+    if code != 0:
+        raise StepFailed(3, f"Installing on the machine failed ({argv[0]}):\n{tail(log)}")
+
+
+def install_env(options: dict, log: Path) -> str:
+    """An isolated environment under ~/.cloudlab/venv with the packages: uv if present, else pip."""
+    venv = STATE / "venv"
+    python = str(venv / "bin" / "python")
+    uv = shutil.which("uv")
+    wheels = STATE / "wheelhouse"
+    offline: list[str] = []
+    env = dict(os.environ)
+    if options.get("wheelhouse"):
+        if not (wheels / "COMPLETE").exists():
+            print(f"CLOUDLAB-NEED-WHEELHOUSE {wheels}", flush=True)
+            raise SystemExit(10)
+        offline = ["--no-index", "--find-links", str(wheels)]
+        env["PIP_CONFIG_FILE"] = os.devnull  # only the wheelhouse, whatever pip.conf says
+    if not os.access(python, os.X_OK):
+        if uv:
+            run_logged([uv, "venv", "--seed", "--python", sys.executable, str(venv)], log, env)
+        else:
+            run_logged([sys.executable, "-m", "venv", str(venv)], log, env)
+    if uv:
+        run_logged([uv, "pip", "install", "--python", python, *offline, *PACKAGES], log, env)
+    else:
+        pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        run_logged([*pip, *offline, *PACKAGES], log, env)
+    if not has_packages(python):
+        raise StepFailed(3, f"The new environment still lacks jupyter_server:\n{tail(log)}")
+    return python
+
+
+def ensure_env(options: dict, marker: dict) -> tuple[str, bool]:
+    """The Python that runs the machine server, and whether anything was installed now."""
+    known = marker.get("python")
+    if (
+        marker.get("version") == VERSION
+        and marker.get("packages") == PACKAGES
+        and known
+        and os.access(known, os.X_OK)
+    ):
+        return str(known), False  # prepared: nothing to check beyond a stat
+    if not options.get("isolated") and has_packages(sys.executable):
+        return sys.executable, False
+    venv_python = STATE / "venv" / "bin" / "python"
+    if os.access(venv_python, os.X_OK) and has_packages(str(venv_python)):
+        return str(venv_python), False
+    return install_env(options, STATE / "install.log"), True
+
+
+def display_name(env_dir: Path) -> str:
+    first, _, rest = env_dir.name.partition("_")
+    label = DISPLAY.get(first.lower(), first.replace("-", " ").title())
+    return f"Python 3 ({label}{' ' + rest if rest else ''})"
+
+
+def env_signature(python: Path) -> list[float]:
+    try:
+        return [python.lstat().st_mtime, python.parent.parent.stat().st_mtime]
+    except OSError:
+        return []
+
+
+def find_envs(roots: list[str], server_python: str, cached: dict) -> dict:
+    """Environments under the roots whose bin/python imports ipykernel (results cached)."""
+    found = {}
+    for root in roots:
+        try:
+            children = sorted(Path(root).iterdir())
+        except OSError:
+            continue
+        for env_dir in children:
+            python = env_dir / "bin" / "python"
+            if str(python) == server_python or not os.access(python, os.X_OK):
+                continue
+            signature = env_signature(python)
+            entry = cached.get(str(python))
+            if not entry or entry.get("signature") != signature:
+                probe = [str(python), "-c", "import ipykernel"]
+                ok = subprocess.run(probe, capture_output=True).returncode == 0
+                entry = {"signature": signature, "ok": ok, "name": ENV_PREFIX + env_dir.name}
+                entry["display_name"] = display_name(env_dir)
+            found[str(python)] = entry
+    return found
+
+
+def write_kernelspecs(envs: dict) -> list[str]:
+    """One kernelspec per usable environment, pointing at its Python: nothing installed there."""
+    KERNEL_DIR.mkdir(parents=True, exist_ok=True)
+    wanted = {}
+    for python, entry in envs.items():
+        if entry["ok"] and entry["name"] not in wanted:
+            wanted[entry["name"]] = {
+                "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": entry["display_name"],
+                "language": "python",
+                "env": {"CONDA_PREFIX": str(Path(python).parent.parent)},
+                "metadata": {"cloudlab": {"environment": str(Path(python).parent.parent)}},
+            }
+    for old in KERNEL_DIR.iterdir():
+        if old.name.startswith(ENV_PREFIX) and old.name not in wanted:
+            shutil.rmtree(old, ignore_errors=True)
+    for name, spec in wanted.items():
+        path = KERNEL_DIR / name / "kernel.json"
+        text = json.dumps(spec, indent=1, sort_keys=True)
+        if not path.exists() or path.read_text() != text:
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(text)
+    return sorted(wanted)
+
+
+def start_gpu_probe() -> list[subprocess.Popen[str]] | None:
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    return [
+        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for argv in ([smi, *GPU_QUERY], [smi])
+    ]
+
+
+def finish_gpu_probe(probes: list[subprocess.Popen[str]] | None) -> dict | None:
+    if probes is None:
+        return None
+    outputs = []
+    for probe in probes:
+        try:
+            outputs.append(probe.communicate(timeout=20)[0] if probe.wait(20) == 0 else "")
+        except subprocess.TimeoutExpired:
+            probe.kill()
+            outputs.append("")
+    return {"query": outputs[0], "header": outputs[1]}
+
+
+def read_token() -> str:
+    path = STATE / "token"
+    if not path.exists() or not path.read_text().strip():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+# ---- server tuning sent by the local side (remote/cloudlab_server.py) ----
+SERVER_LIB = STATE / "lib"
+
+
+def write_server_tuning(options: dict) -> dict:
+    """Write the uploaded server modules into ~/.cloudlab/lib; return the config to merge."""
+    tuning = options.get("machine_server") or {}
+    modules = tuning.get("modules") or {}
+    if modules:
+        SERVER_LIB.mkdir(exist_ok=True)
+    for name, source in modules.items():
+        path = SERVER_LIB / (name + ".py")
+        if not path.exists() or path.read_text() != source:
+            path.write_text(source)
+    return dict(tuning.get("config") or {})
+
+
+def tuning_digest(options: dict) -> str:
+    """Changes with the uploaded modules and the server's settings: a machine server started with others
+    is replaced (or a new version or the user's new culling settings would never reach a machine
+    whose machine server systemd starts at boot)."""
+    tuning = json.dumps(options.get("machine_server") or {}, sort_keys=True)
+    return hashlib.sha256(tuning.encode()).hexdigest()[:16]
+
+
+# ---- end kernels ----
+
+
+def server_argv(python: str, port: int, tuning: dict | None = None) -> list[str]:
+    config = STATE / "jupyter_server_config.json"
+    tuning = tuning or {}
+    server = {**tuning.get("ServerApp", {}), "jpserver_extensions": EXTENSIONS_OFF}
+    config.write_text(json.dumps({**tuning, "ServerApp": server}))
+    return [
+        python,
+        "-c",
+        LAUNCHER,
+        f"--config={config}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.open_browser=False",
+        f"--ServerApp.root_dir={Path.home()}",
+        "--ServerApp.allow_root=True",
+    ]
+
+
+def server_env(token: str) -> dict[str, str]:
+    # The token travels in the environment, never in argv (visible to every user in ps).
+    return {
+        "JUPYTER_TOKEN": token,
+        "JUPYTER_PATH": str(STATE / "jupyter"),
+        "PYTHONPATH": str(SERVER_LIB),  # the uploaded server module
+    }
+
+
+def main(argv: list[str]) -> int:
+    options = json.loads(argv[1]) if len(argv) > 1 else {}
+    os.umask(0o077)
+    STATE.mkdir(mode=0o700, exist_ok=True)
+    phases: dict[str, float] = {}
+    started = time.monotonic()
+    try:
+        marker = json.loads(MARKER.read_text())
+    except (OSError, ValueError):
+        marker = {}
+    gpu_probes = start_gpu_probe()  # in parallel with the rest: nvidia-smi can take a second
+
+    python, installed = ensure_env(options, marker)
+    phases["install" if installed else "check"] = time.monotonic() - started
+    mark = time.monotonic()
+    roots = options.get("env_roots") or []
+    envs = find_envs(roots, python, marker.get("envs", {}))
+    kernelspecs = write_kernelspecs(envs)
+    token = read_token()
+    use_systemd = can_use_systemd(options)
+    service = "systemd" if use_systemd else "setsid"
+    server_key = [VERSION, python, service, tuning_digest(options)]
+    phases["check"] = phases.get("check", 0.0) + time.monotonic() - mark
+    mark = time.monotonic()
+
+    port = marker.get("port")
+    unit = marker.get("unit")
+    running = bool(port) and (
+        answers(port, token)
+        or bool(use_systemd and unit and boot_started_server_answers(unit, port, token))
+    )
+    # One started with other code or settings stays while kernels run on it (they would die
+    # with it); a later bootstrap that finds it without kernels replaces it.
+    outdated = running and marker.get("gateway") != server_key
+    reused = running and (not outdated or kernels_running(port, token))
+    if reused and outdated:  # the marker goes on describing the machine server that runs
+        server_key, service = marker["gateway"], marker.get("service", service)
+    if not reused:
+        if marker.get("gateway") and marker.get("gateway") != server_key:
+            stop_old_server(marker)
+        port = pick_port(port)
+        log = STATE / "gateway.log"
+        tuning = write_server_tuning(options)
+        command, env = server_argv(python, port, tuning), server_env(token)
+        process = None
+        if use_systemd:
+            unit = start_systemd(command, env, log)
+        else:
+            process = start_setsid(command, env, log)
+        wait_ready(port, token, process, log)
+    phases["start"] = time.monotonic() - mark
+
+    new_marker = {
+        "version": VERSION,
+        "packages": PACKAGES,
+        "python": python,
+        "envs": envs,
+        "gateway": server_key,
+        "service": service,
+        "unit": unit if service == "systemd" else None,
+        "port": port,
+    }
+    if new_marker != marker:
+        MARKER.write_text(json.dumps(new_marker, indent=1, sort_keys=True))
+    result = {
+        "port": port,
+        "token": token,
+        "python": python,
+        "service": service,
+        "installed": installed,
+        "reused": reused,
+        "outdated": reused and outdated,
+        "kernelspecs": kernelspecs,
+        "gpu": finish_gpu_probe(gpu_probes),
+        "phases": phases,
+    }
+    print("CLOUDLAB-RESULT " + json.dumps(result), flush=True)
+    return 0
+
+
+def run(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except StepFailed as failure:
+        print(str(failure), file=sys.stderr)
+        return failure.code
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv))

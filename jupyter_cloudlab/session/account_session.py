@@ -1,0 +1,77 @@
+"""One AWS account (or the sandbox) as the server uses it: immutable once built."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+from ..cloud import catalog
+from ..cloud.aws_client import AwsClient
+from ..machines.orchestrator import MachineOrchestrator
+from ..models import Machine, Status
+from ..sandbox.sandbox import Sandbox
+from .options import SessionOptions
+
+CATALOG_TTL_SECONDS = 3600
+T = TypeVar("T")
+
+
+class CatalogCache:
+    """The launch catalog of one account, fetched at most once an hour."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Any]] = {}
+
+    async def get(self, key: str, fetch: Callable[[], Awaitable[T]]) -> T:
+        hit = self._entries.get(key)
+        if hit and time.monotonic() - hit[0] < CATALOG_TTL_SECONDS:
+            value: T = hit[1]
+            return value
+        fresh = await fetch()
+        self._entries[key] = (time.monotonic(), fresh)
+        return fresh
+
+
+@dataclass(frozen=True)
+class AccountSession:
+    options: SessionOptions
+    status: Status
+    ec2: AwsClient
+    ssm: AwsClient
+    pricing: AwsClient | None
+    """The Pricing API (in us-east-1 whatever the region); None in the sandbox, which has none."""
+    orchestrator: MachineOrchestrator
+    sandbox: Sandbox | None = None
+    catalog_cache: CatalogCache = field(default_factory=CatalogCache, compare=False)
+
+    @property
+    def mode(self) -> str:
+        return self.status.mode
+
+    def machines(self) -> list[Machine]:
+        return self.orchestrator.list()
+
+    async def instance_types(self) -> list[catalog.InstanceType]:
+        ec2, pricing = self.ec2, self.pricing
+        return await self.catalog_cache.get(
+            "types", lambda: catalog.offered_instance_types(ec2, pricing)
+        )
+
+    async def images(self) -> list[catalog.Image]:
+        ec2, ssm = self.ec2, self.ssm
+        return await self.catalog_cache.get("images", lambda: catalog.offered_images(ec2, ssm))
+
+    def renamed(self, options: SessionOptions, status: Status) -> AccountSession:
+        """The same machines under other options and status (the sandbox carries on when the
+        settings name an account it cannot reach)."""
+        return replace(self, options=options, status=status)
+
+    async def close(self) -> None:
+        """Detach from machines (they keep running); the sandbox's machines power off with it."""
+        try:
+            await self.orchestrator.close()
+        finally:
+            if self.sandbox is not None:
+                await self.sandbox.stop()

@@ -1,0 +1,133 @@
+"""Builds an account session: picks AWS or the sandbox, lays out its files, makes its clients,
+its orchestrator, and reconciles with the cloud. The only place that knows how they fit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..cloud.account import credentials_found, home_region
+from ..cloud.aws_client import PRICING_REGION, AwsClient, AwsTarget
+from ..cloud.caller_address import public_cidr
+from ..cloud.network import Ec2Network, MachineNetwork
+from ..data_folder import AccountFiles
+from ..errors import CloudLabError
+from ..machines.link import LinkContext
+from ..machines.orchestrator import MachineOrchestrator
+from ..machines.store import MachineStore
+from ..models import Status
+from ..sandbox.ec2_endpoint import SANDBOX_REGION
+from ..sandbox.sandbox import Sandbox
+from ..ssh.bootstrap import BootstrapOptions
+from ..ssh.client_key import load_or_create_client_key
+from ..ssh.host_keys import HostKeyStore
+from ..ssh.openssh_forward import OpenSSHForwarding, openssh_client
+from .account_session import AccountSession
+from .options import ServerHooks, SessionOptions
+
+NO_CREDENTIALS = (
+    "No AWS credentials were found, so machines run in the local sandbox: a simulated "
+    "EC2 on this computer. Configure AWS credentials to launch real machines."
+)
+
+
+def choose_mode(options: SessionOptions) -> tuple[str, str]:
+    """'aws' or 'sandbox', and the sentence the panel shows about it."""
+    if options.mode != "auto":
+        return options.mode, f"Mode set to {options.mode} in the configuration."
+    if credentials_found(options.profile):
+        return "aws", "Using your AWS credentials."
+    return "sandbox", NO_CREDENTIALS
+
+
+def sandbox_status(options: SessionOptions, message: str) -> Status:
+    """The sandbox's status; it says when the settings name a region it does not simulate."""
+    region = options.region
+    if region and region != SANDBOX_REGION:
+        message += (
+            f" The sandbox simulates {SANDBOX_REGION} only: your region, {region}, applies "
+            "once AWS credentials are found."
+        )
+    return Status(mode="sandbox", region=SANDBOX_REGION, message=message)
+
+
+async def open_session(options: SessionOptions, hooks: ServerHooks) -> AccountSession:
+    """A new session for `options`; a failure leaves nothing running behind."""
+    mode, message = choose_mode(options)
+    sandbox: Sandbox | None = None
+    orchestrator: MachineOrchestrator | None = None
+    try:
+        if mode == "sandbox":
+            sandbox = Sandbox(options.data_folder, options.sandbox_ssh_server)
+            target = await sandbox.start()
+            assert sandbox.network is not None
+            network: MachineNetwork = sandbox.network
+            status = sandbox_status(options, message)
+        else:
+            region = home_region(options.profile, options.region)
+            target = AwsTarget(region, options.profile, options.endpoint_url)
+            network = Ec2Network(AwsClient(target))
+            status = Status(mode=mode, region=region, profile=options.profile, message=message)
+        ec2, ssm = AwsClient(target), AwsClient(target, "ssm")
+        pricing = None if sandbox else AwsClient(target, "pricing", PRICING_REGION)
+        files = options.data_folder.account(sandbox=sandbox is not None)
+        orchestrator = MachineOrchestrator(
+            _link_context(options, files, ec2, network, in_sandbox=sandbox is not None),
+            store=MachineStore(files.machines),
+            machine_servers=hooks.machine_servers,
+            list_kernelspecs=hooks.list_kernelspecs,
+            forget_kernels=hooks.forget_kernels,
+            emit=hooks.emit,
+            # Sandbox machines answer on loopback; AWS ones from this computer's address.
+            ssh_from_cidr=options.ssh_from_cidr or ("127.0.0.1/32" if sandbox else ""),
+            detect_cidr=public_cidr,
+            regions=() if sandbox else options.regions,
+        )
+        await orchestrator.reconcile()
+    except BaseException:
+        if orchestrator is not None:
+            await orchestrator.close()
+        if sandbox is not None:
+            await sandbox.stop()
+        raise
+    return AccountSession(options, status, ec2, ssm, pricing, orchestrator, sandbox)
+
+
+def _link_context(
+    options: SessionOptions,
+    files: AccountFiles,
+    ec2: AwsClient,
+    network: MachineNetwork,
+    in_sandbox: bool,
+) -> LinkContext:
+    key_file = options.data_folder.client_key
+    return LinkContext(
+        ec2=ec2,
+        network=network,
+        client_key=load_or_create_client_key(key_file),
+        # Sandbox machines are throwaway: their host keys must not mix with real ones.
+        host_keys=HostKeyStore(files.host_keys),
+        remote_python=options.remote_python,
+        bootstrap=BootstrapOptions(
+            python=options.remote_python,
+            env_roots=options.machine_env_roots,
+            wheelhouse=Path(options.wheelhouse) if options.wheelhouse else None,
+            # Sandbox machines share this computer: never install a system service here.
+            service="setsid" if in_sandbox else "auto",
+            server_settings=options.machine_server,
+        ),
+        openssh_forward=_openssh_forwarding(options, key_file, files),
+    )
+
+
+def _openssh_forwarding(
+    options: SessionOptions, key_file: Path, files: AccountFiles
+) -> OpenSSHForwarding | None:
+    choice, ssh = options.ssh_forward, openssh_client()
+    if choice == "asyncssh" or (choice == "auto" and ssh is None):
+        return None
+    if ssh is None:
+        raise CloudLabError(
+            "c.CloudLab.ssh_forward is 'openssh' but no `ssh` client is on PATH: install "
+            "OpenSSH's client, or set it to 'auto'."
+        )
+    return OpenSSHForwarding(ssh, key_file, files.forward_known_hosts)
