@@ -18,9 +18,11 @@ from jupyter_core.paths import jupyter_data_dir
 from .cloud import instances, sweep
 from .cloud.account import credentials_found, home_region
 from .cloud.aws_client import AwsClient, AwsTarget
+from .cloud.tags import Computer
 from .data_folder import DataFolder
 from .errors import CloudLabError, ErrorKind
 from .sandbox.sandbox import read_endpoint_file
+from .ssh.client_key import load_or_create_client_key, public_key_line
 from .ssh.host_keys import HostKeyStore
 
 
@@ -36,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jupyter cloudlab", description=__doc__, parents=[common])
 
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list our machines", parents=[common])
+    commands.add_parser("list", help="list this computer's machines", parents=[common])
     for name, text in (
         ("stop", "stop a machine (billing for compute ends)"),
         ("start", "start a stopped machine"),
@@ -49,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--yes", action="store_true", help="do not ask to confirm")
     sweep = commands.add_parser(
         "sweep",
-        help="list every resource carrying our tags in every region; remove them on confirmation",
+        help="list every resource this computer made, in every region; remove them on confirmation",
         parents=[common],
     )
     sweep.add_argument(
@@ -57,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated regions (default: --region if given, else every enabled region)",
     )
     sweep.add_argument("--yes", action="store_true", help="remove without asking")
+    sweep.add_argument(
+        "--all-computers",
+        action="store_true",
+        help="every resource with our owner tag in the account, whichever computer (or person) "
+        "made it, not only this computer's",
+    )
     logs = commands.add_parser(
         "logs", help="print the log of a machine's jupyter server (over SSH)", parents=[common]
     )
@@ -66,6 +74,18 @@ def _parser() -> argparse.ArgumentParser:
         "forget-host-key", help="drop a pinned SSH host key", parents=[common]
     )
     forget.add_argument("instance_id")
+    trust = commands.add_parser(
+        "trust-host-key",
+        help="pin host key fingerprints you read on the machine yourself (when its console "
+        "never showed them)",
+        parents=[common],
+    )
+    trust.add_argument("instance_id")
+    trust.add_argument(
+        "fingerprints",
+        nargs="+",
+        help="SHA256:... as `ssh-keygen -lf` prints them for /etc/ssh/ssh_host_*_key.pub there",
+    )
     return parser
 
 
@@ -94,10 +114,15 @@ def _target(args: argparse.Namespace) -> AwsTarget:
     return AwsTarget(region=home_region(args.profile, args.region or ""), profile=args.profile)
 
 
-async def _find(ec2: AwsClient, key: str) -> instances.InstanceInfo:
-    matches = [
-        i for i in await instances.find_ours(ec2) if key in (i.machine_id, i.instance_id, i.name)
-    ]
+def _computer(args: argparse.Namespace) -> Computer:
+    """This computer, named by the data folder's SSH key (as the server names it)."""
+    key = load_or_create_client_key(DataFolder(Path(args.data_dir)).client_key)
+    return Computer.of(public_key_line(key))
+
+
+async def _find(ec2: AwsClient, computer: Computer, key: str) -> instances.InstanceInfo:
+    ours = await instances.find_ours(ec2, computer)
+    matches = [i for i in ours if key in (i.machine_id, i.instance_id, i.name)]
     if not matches:
         raise CloudLabError(
             f"No machine of ours is called '{key}': see `jupyter cloudlab list`.",
@@ -116,13 +141,22 @@ async def _run(args: argparse.Namespace) -> int:
         forgotten = store.forget(args.instance_id)
         print("Forgotten." if forgotten else "No key was pinned for that instance.")
         return 0
+    if args.command == "trust-host-key":
+        store = HostKeyStore(DataFolder(Path(args.data_dir)).aws.host_keys)
+        try:
+            store.trust(args.instance_id, args.fingerprints)
+        except ValueError as error:
+            raise CloudLabError(str(error), ErrorKind.invalid) from error
+        print("Trusted: the next connection pins the key that matches.")
+        return 0
     ec2 = AwsClient(_target(args))
     if args.command == "sweep":
         return await _sweep(args, ec2)
     if args.command == "logs":
         return await _logs(args, ec2)
+    computer = _computer(args)
     if args.command == "list":
-        found = await instances.find_ours(ec2)
+        found = await instances.find_ours(ec2, computer)
         if args.json:
             print(json.dumps([asdict(i) for i in found], indent=1))
         elif not found:
@@ -132,7 +166,7 @@ async def _run(args: argparse.Namespace) -> int:
                 f"{info.machine_id}  {info.instance_id}  {info.state:<10} {info.instance_type:<12} {info.name}"
             )
         return 0
-    info = await _find(ec2, args.machine)
+    info = await _find(ec2, computer, args.machine)
     if args.command == "terminate" and not args.yes:
         if not sys.stdin.isatty():
             raise CloudLabError(
@@ -177,9 +211,12 @@ async def _sweep(args: argparse.Namespace, ec2: AwsClient) -> int:
         answer = input(f"Remove these {len(found)} resources? [y/N] ")
         return answer.strip().lower() in ("y", "yes")
 
-    found, removed = await sweep.sweep_regions(ec2.target, regions, confirm)
+    # This computer's resources only, unless every computer's is asked for in so many words.
+    computer = None if args.all_computers else _computer(args)
+    found, removed = await sweep.sweep_regions(ec2.target, regions, confirm, computer)
     if not found:
-        print(f"Nothing of ours in {', '.join(regions)}.")
+        whose = "any computer's" if computer is None else "this computer's"
+        print(f"Nothing of ours ({whose}) in {', '.join(regions)}.")
         return 0
     if removed:
         print(f"Removed {len(removed)} resources.")
@@ -190,9 +227,8 @@ async def _sweep(args: argparse.Namespace, ec2: AwsClient) -> int:
 async def _logs(args: argparse.Namespace, ec2: AwsClient) -> int:
     from .cloud.network import Ec2Network, MachineNetwork
     from .machines.link import StoredAddressNetwork, read_server_log
-    from .ssh.client_key import load_or_create_client_key
 
-    info = await _find(ec2, args.machine)
+    info = await _find(ec2, _computer(args), args.machine)
     folder = DataFolder(Path(args.data_dir))
     in_sandbox = ec2.target == read_endpoint_file(folder)
     files = folder.account(sandbox=in_sandbox)
@@ -221,6 +257,7 @@ def _with_defaults(args: argparse.Namespace) -> argparse.Namespace:
         "data_dir": str(Path(jupyter_data_dir()) / "cloudlab"),
         "json": False,
         "regions": None,
+        "all_computers": False,
     }
     for name, value in defaults.items():
         if not hasattr(args, name):

@@ -1,4 +1,5 @@
-"""REST request and response bodies (mirrored by src/tokens.ts and openapi.yaml)."""
+"""REST request and response bodies: the one source of openapi.yaml's schemas, whence
+src/api_types.ts (`python -m jupyter_cloudlab.handlers.openapi`, then `jlpm build:api-types`)."""
 
 from __future__ import annotations
 
@@ -56,9 +57,16 @@ class LaunchRequest(BaseModel):
         description="Defaults to the instance type.",
     )
     instance_type: StrictStr = Field(pattern=r"^[a-z0-9-]+\.[a-z0-9-]+$", examples=["g5.xlarge"])
-    image_id: StrictStr = Field(description="An AMI id such as ami-0123456789abcdef0.")
-    disk_gib: StrictInt = Field(default=100, ge=8, le=16384)
-    disk_type: StrictStr = Field(default="gp3", pattern=r"^(gp3|gp2|io1|io2)$")
+    image_id: StrictStr = Field(
+        description="An AMI id such as ami-0123456789abcdef0.", examples=["ami-0123456789abcdef0"]
+    )
+    disk_gib: StrictInt = Field(default=100, ge=8, le=16384, description="Root disk size in GiB.")
+    disk_type: StrictStr = Field(
+        default="gp3",
+        pattern=r"^(gp3|gp2|io1|io2)$",
+        description="The root disk's EBS volume type.",
+        json_schema_extra={"enum": ["gp3", "gp2", "io1", "io2"]},
+    )
     spot: StrictBool = False
     spot_persistent: StrictBool = Field(
         default=False,
@@ -72,21 +80,30 @@ class LaunchRequest(BaseModel):
 
 
 class Machine(BaseModel):
-    id: str
-    instance_id: str | None = None
+    """A machine as the REST API returns it."""
+
+    id: str = Field(description="Our id for the machine.", examples=["m-1a2b3c4d"])
+    instance_id: str | None = Field(default=None, description="The EC2 instance id, once known.")
     name: str
-    instance_type: str
+    instance_type: str = Field(examples=["g5.xlarge"])
     image_id: str
     region: str
     spot: bool = False
     state: MachineState
-    state_since: datetime
+    state_since: datetime = Field(description="When the machine entered its state.")
     launched_at: datetime | None = None
-    message: str | None = None
-    address: str | None = None
-    gpu_label: str = "CPU"
-    price_per_hour: float | None = None
-    kernelspecs: list[str] = Field(default_factory=list)
+    message: str | None = Field(
+        default=None, description="What went wrong and what to do, when state is failed."
+    )
+    address: str | None = Field(
+        default=None, description="The public address (host:port) SSH reaches."
+    )
+    gpu_label: str = Field(default="CPU", examples=["A10G 24 GB", "CPU"])
+    price_per_hour: float | None = Field(default=None, description="On-demand USD per hour.")
+    kernelspecs: list[str] = Field(
+        default_factory=list,
+        description="Names of this machine's kernelspecs in the local /api/kernelspecs.",
+    )
     actions: list[MachineAction] = Field(
         default_factory=list,
         description="What the user may ask of the machine in its current state; the panel's "
@@ -99,8 +116,10 @@ class MachineConnection(BaseModel):
 
     machine_id: str
     tunnel: TunnelState
-    since: datetime | None
-    kernels: list[str]
+    since: datetime | None = Field(
+        description="When the tunnel entered this state; null if never connected."
+    )
+    kernels: list[str] = Field(description="Ids of the machine's kernels this server lists.")
 
 
 class MachineList(BaseModel):
@@ -108,23 +127,28 @@ class MachineList(BaseModel):
 
 
 class Gpu(BaseModel):
-    manufacturer: str
-    model: str
+    manufacturer: str = Field(examples=["NVIDIA"])
+    model: str = Field(examples=["A10G"])
     count: int
-    memory_gib: float
+    memory_gib: float = Field(description="Memory of one GPU.")
 
 
 class InstanceTypeModel(BaseModel):
-    name: str
+    """An instance type that can be launched, with its GPUs and prices."""
+
+    name: str = Field(examples=["g5.xlarge"])
     vcpus: int
     memory_gib: float
-    architecture: str
+    architecture: str = Field(examples=["x86_64"])
     gpu: Gpu | None = None
-    price_per_hour: float | None = None
-    spot_price_per_hour: float | None = None
+    price_per_hour: float | None = Field(default=None, description="On-demand USD per hour.")
+    spot_price_per_hour: float | None = Field(
+        default=None, description="Lowest current spot USD per hour in the region."
+    )
     price_source: str = Field(
         default="snapshot",
         description='"api" (the AWS Pricing API) or "snapshot (YYYY-MM)" (prices shipped with us).',
+        examples=["snapshot (2026-11)"],
     )
 
 
@@ -133,12 +157,14 @@ class InstanceTypeList(BaseModel):
 
 
 class ImageModel(BaseModel):
-    id: str
+    """A machine image (AMI) offered for launch."""
+
+    id: str = Field(examples=["ami-0123456789abcdef0"])
     name: str
     description: str = ""
-    architecture: str
-    ssh_user: str
-    family: str
+    architecture: str = Field(examples=["x86_64"])
+    ssh_user: str = Field(examples=["ubuntu"])
+    family: str = Field(examples=["deep-learning"])
 
 
 class ImageList(BaseModel):
@@ -150,12 +176,27 @@ class AccountChoice(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    profile: StrictStr | None = Field(default=None, pattern=r"^[\w+=,.@-]{1,128}$")
-    region: StrictStr | None = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+    profile: StrictStr | None = Field(
+        default=None, pattern=r"^[\w+=,.@-]{1,128}$", examples=["work-sso"]
+    )
+    region: StrictStr | None = Field(
+        default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$", examples=["eu-west-1"]
+    )
 
 
 class Status(BaseModel):
-    mode: str
-    region: str
+    """Where machines are launched (the sandbox or AWS), in which region, with which profile."""
+
+    mode: str = Field(json_schema_extra={"enum": ["sandbox", "aws"]})
+    region: str = Field(examples=["us-east-1"])
     profile: str | None = None
-    message: str = ""
+    message: str = Field(
+        default="", description="A sentence for the panel, e.g. why the sandbox is used."
+    )
+
+
+class ErrorReply(BaseModel):
+    """Every 4xx/5xx reply of the REST API (handlers/base.py writes it)."""
+
+    message: str = Field(description="A plain sentence that says what to do.")
+    reason: str | None = Field(default=None, description="The HTTP reason phrase.")

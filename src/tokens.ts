@@ -1,11 +1,15 @@
 /**
  * Tokens, command ids and the types of the REST API. No side effects here.
  *
- * The interfaces mirror jupyter_cloudlab/openapi.yaml.
+ * The REST types are names for those generated from jupyter_cloudlab/openapi.yaml
+ * into ./api_types.ts (`jlpm build:api-types`), itself generated from the
+ * server's pydantic models: the three cannot drift.
  */
 import { Token } from '@lumino/coreutils';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal } from '@lumino/signaling';
+
+import type { components } from './api_types';
 
 /** The id prefix of every plugin of this extension. */
 export const PLUGIN_ID = 'jupyter-cloudlab';
@@ -38,87 +42,37 @@ export namespace CommandIDs {
   export const open = 'jupyter-cloudlab:open';
 }
 
+/** A schema of the REST API (jupyter_cloudlab/openapi.yaml, from models.py). */
+type Schema<K extends keyof components['schemas']> = components['schemas'][K];
+
 /** Where machines are launched. */
-export type BackendMode = 'sandbox' | 'aws';
+export type BackendMode = IStatus['mode'];
 
 /** GET status */
-export interface IStatus {
-  mode: BackendMode;
-  region: string;
-  profile?: string | null;
-  message?: string;
-}
+export type IStatus = Schema<'Status'>;
 
 /** The AWS profile and region picked in the settings (null: the server's). */
-export interface IAccountChoice {
-  profile: string | null;
-  region: string | null;
-}
+export type IAccountChoice = Schema<'AccountChoice'>;
 
-export interface IGpu {
-  manufacturer?: string;
-  model: string;
-  count: number;
-  memory_gib: number;
-}
+export type IGpu = Schema<'Gpu'>;
 
 /** One entry of GET catalog/instance-types */
-export interface IInstanceType {
-  name: string;
-  vcpus: number;
-  memory_gib: number;
-  architecture: string;
-  gpu?: IGpu | null;
-  price_per_hour?: number | null;
-  spot_price_per_hour?: number | null;
-  /** 'api' (AWS Pricing API) or 'snapshot (YYYY-MM)' (prices shipped with the package). */
-  price_source?: string;
-}
+export type IInstanceType = Schema<'InstanceTypeModel'>;
 
 /** One entry of GET catalog/images */
-export interface IImage {
-  id: string;
-  name: string;
-  description?: string;
-  architecture: string;
-  ssh_user: string;
-  family?: string;
-}
+export type IImage = Schema<'ImageModel'>;
 
 /** The root disk's EBS volume types, the default first. */
 export const DISK_TYPES = ['gp3', 'gp2', 'io1', 'io2'] as const;
 
-/** A root disk's EBS volume type. */
-export type DiskType = (typeof DISK_TYPES)[number];
+/** A root disk's EBS volume type (the same as the API's `disk_type`). */
+export type DiskType = NonNullable<ILaunchRequest['disk_type']>;
 
 /** POST machines */
-export interface ILaunchRequest {
-  name?: string;
-  instance_type: string;
-  image_id: string;
-  disk_gib?: number;
-  disk_type?: DiskType;
-  spot?: boolean;
-  /** Spot only: on interruption AWS stops the machine and starts it again later. */
-  spot_persistent?: boolean;
-  /** Login on the machine; defaults to the image family's (ubuntu / ec2-user). */
-  ssh_user?: string;
-}
+export type ILaunchRequest = Schema<'LaunchRequest'>;
 
 /** Every state a machine goes through. */
-export type MachineState =
-  | 'requesting'
-  | 'pending'
-  | 'connecting'
-  | 'bootstrapping'
-  | 'ready'
-  | 'stopping'
-  | 'stopped'
-  | 'starting'
-  | 'rebooting'
-  | 'terminating'
-  | 'terminated'
-  | 'failed';
+export type MachineState = Schema<'MachineState'>;
 
 /** States a machine leaves by itself: the model polls faster while one is seen. */
 export const TRANSITIONAL_STATES: ReadonlyArray<MachineState> = [
@@ -136,49 +90,23 @@ export const TRANSITIONAL_STATES: ReadonlyArray<MachineState> = [
  * What a user may ask of a machine. Which ones a machine allows now comes from
  * the server (`IMachine.actions`); the panel keeps no state → action table.
  */
-export type MachineAction = 'stop' | 'start' | 'reboot' | 'terminate';
+export type MachineAction = Schema<'MachineAction'>;
 
 /** A machine as the REST API returns it. */
-export interface IMachine {
-  id: string;
-  instance_id?: string | null;
-  name: string;
-  instance_type: string;
-  image_id: string;
-  region: string;
-  spot?: boolean;
-  state: MachineState;
-  state_since: string;
-  launched_at?: string | null;
-  message?: string | null;
-  address?: string | null;
-  gpu_label?: string;
-  price_per_hour?: number | null;
-  kernelspecs: string[];
-  /**
-   * What the user may ask of the machine now, as the server's transition
-   * table allows it in its current state. The panel's buttons and the
-   * commands' enabled state come from here.
-   */
-  actions: MachineAction[];
-}
+export type IMachine = Schema<'Machine'>;
 
 /**
  * A machine's tunnel: up, down (healing by itself; the machine and its kernels
  * keep running), gone (the machine stopped by itself), refused (its SSH host
  * key changed) or detached (no link: never connected, or we let go).
  */
-export type TunnelState = 'up' | 'down' | 'gone' | 'refused' | 'detached';
+export type TunnelState = Schema<'TunnelState'>;
 
 /** GET machines/{id}/connection, and the payload of a connection event. */
-export interface IMachineConnection {
-  machine_id: string;
-  tunnel: TunnelState;
-  /** When the tunnel entered this state (ISO 8601); null if never connected. */
-  since: string | null;
-  /** Ids of the machine's kernels this server lists. */
-  kernels: string[];
-}
+export type IMachineConnection = Schema<'MachineConnection'>;
+
+/** Every 4xx/5xx reply of the REST API. */
+export type IErrorReply = Schema<'ErrorReply'>;
 
 /** The payload of a machine lifecycle event. */
 export interface IMachineEvent {

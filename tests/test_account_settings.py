@@ -15,7 +15,14 @@ import pytest
 
 from jupyter_cloudlab.cloud import access, instances
 from jupyter_cloudlab.cloud.aws_client import AwsClient
-from tests.helpers.moto_cloud import PUBLIC_KEY, register_image, spec, target
+from tests.helpers.moto_cloud import (
+    OWNER,
+    PUBLIC_KEY,
+    register_image,
+    spec,
+    target,
+    write_client_key,
+)
 from tests.helpers.rest_api import API, api_json, api_reply, error_message
 
 AWAY = "eu-west-1"
@@ -40,6 +47,7 @@ def aws_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def jp_server_config(
     url: str, ec2: AwsClient, aws_profiles: None, cloudlab_data_dir: Path
 ) -> dict[str, Any]:
+    write_client_key(cloudlab_data_dir)  # the server is the computer of PUBLIC_KEY
     return {
         "ServerApp": {"jpserver_extensions": {"jupyter_cloudlab": True}},
         "CloudLab": {
@@ -55,10 +63,12 @@ def jp_server_config(
 async def _stopped_machine_in(url: str, region: str) -> str:
     away = AwsClient(target(url, region))
     image = register_image(url, "Ubuntu 24.04 test", region=region)
-    key_name = await access.ensure_key_pair(away, PUBLIC_KEY)
-    group = await access.ensure_security_group(away, "198.51.100.7/32", "jupyter-cloudlab-ssh-t")
+    key_name = await access.ensure_key_pair(away, PUBLIC_KEY, OWNER)
+    group = await access.ensure_security_group(
+        away, "198.51.100.7/32", "jupyter-cloudlab-ssh-t", OWNER
+    )
     info = await instances.launch(
-        away, spec(image, machine_id="m-away0001", key_name=key_name, security_group_id=group)
+        away, spec(image, machine_id="m-a0a00001", key_name=key_name, security_group_id=group)
     )
     await instances.wait_running(away, info.instance_id)
     await instances.stop(away, info.instance_id)

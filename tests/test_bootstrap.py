@@ -205,3 +205,110 @@ async def test_fresh_machine_installs_offline_from_a_wheelhouse(tmp_path: Path) 
         again = await bootstrap(connection, options)
         assert again.reused and not again.installed
         connection.close()
+
+
+async def test_only_environments_no_other_user_can_change_become_kernels(tmp_path: Path) -> None:
+    async with rig(tmp_path) as machine:
+        # Given framework environments with ipykernel, of which all but one could be changed by
+        # another user of the machine: a world-writable python, a group-writable bin folder, an
+        # environment owned by someone else, a python linked into a world-writable folder
+        opt = machine.disk / "opt"
+        for name in ("pytorch", "shared", "groupdir", "foreign", "linked"):
+            _write_env(opt, name, f"{VENV_BIN}/python")
+        (opt / "shared" / "bin" / "python").chmod(0o777)
+        (opt / "groupdir" / "bin").chmod(0o775)
+        for path in (opt / "foreign", opt / "foreign" / "bin", opt / "foreign" / "bin" / "python"):
+            os.chown(path, 65534, 65534)
+        drop = tmp_path / "drop"
+        _write_env(drop, "anyone", f"{VENV_BIN}/python")
+        drop.chmod(0o777)  # writable by all, without the sticky bit of /tmp
+        (opt / "linked" / "bin" / "python").unlink()
+        (opt / "linked" / "bin" / "python").symlink_to(drop / "anyone" / "bin" / "python")
+        connection = await machine.connect()
+
+        # When the machine is bootstrapped with that search root
+        machine_server = await bootstrap(connection, BootstrapOptions(env_roots=(str(opt),)))
+        connection.close()
+
+        # Then only the environment that root or the machine's user alone can change is a kernel
+        assert machine_server.kernelspecs == ("env-pytorch",)
+
+
+def _environ(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/environ").read_bytes()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat_file.parent.name))
+    return found
+
+
+async def test_the_token_is_in_no_environment_of_the_machine_server_or_its_kernels(
+    tmp_path: Path,
+) -> None:
+    async with rig(tmp_path) as machine:
+        # Given a bootstrapped machine (its server started with setsid) with a kernel
+        connection = await machine.connect()
+        machine_server = await bootstrap(connection, NO_ENVS)
+        kernel = await machine_server_api(connection, machine_server, "/api/kernels", "POST")
+        state = machine.disk / "home" / "ubuntu" / ".cloudlab"
+        server_pid = int((state / "gateway.pid").read_text())
+        token = machine_server.token.encode()
+
+        # Then the token is in the server's environment neither (it reads its 0600 file: every
+        # kernel and terminal inherits the environment) nor in the kernel's
+        assert token not in _environ(server_pid)
+        assert b"JUPYTER_TOKEN_FILE=" + str(state / "token").encode() in _environ(server_pid)
+        kernels = _children(server_pid)
+        assert kernels, "the kernel runs as a child of the machine server"
+        for pid in kernels:
+            assert token not in _environ(pid) and b"JUPYTER_TOKEN" not in _environ(pid)
+        assert (state / "token").stat().st_mode & 0o077 == 0
+        await machine_server_api(
+            connection, machine_server, f"/api/kernels/{kernel['id']}", "DELETE"
+        )
+        connection.close()
+
+
+def _noisy_python(home: Path, name: str, body: str) -> str:
+    """A "python" on the machine that prints instead of bootstrapping."""
+    script = home / name
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+async def test_what_the_bootstrap_prints_is_read_with_bounds(tmp_path: Path) -> None:
+    async with rig(tmp_path) as machine:
+        home = machine.disk / "home" / "ubuntu"
+        connection = await machine.connect()
+
+        # Given a machine whose bootstrap prints 64 MB on its output
+        flood = _noisy_python(home, "flood", "head -c 67108864 /dev/zero; exit 0")
+
+        # When it is bootstrapped, Then it is stopped past the bound, with a sentence
+        with pytest.raises(BootstrapFailed) as failure:
+            await bootstrap(connection, BootstrapOptions(python=flood, env_roots=()))
+        assert "printed more than 1 MiB" in str(failure.value)
+
+        # Given one that fails after printing a 64 MB line on stderr
+        shout = _noisy_python(
+            home,
+            "shout",
+            "head -c 67108864 /dev/zero | tr '\\000' e >&2; printf '\\ndone\\n' >&2; exit 1",
+        )
+
+        # When it is bootstrapped, Then the failure quotes the end of it, bounded
+        with pytest.raises(BootstrapFailed) as failure:
+            await bootstrap(connection, BootstrapOptions(python=shout, env_roots=()))
+        message = str(failure.value)
+        assert "(exit 1)" in message and message.endswith("done")
+        assert len(message) < 2_000
+        connection.close()

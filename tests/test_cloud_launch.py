@@ -11,11 +11,21 @@ import pytest
 
 from jupyter_cloudlab.cloud import access, instances
 from jupyter_cloudlab.cloud.aws_client import AwsClient
-from jupyter_cloudlab.cloud.tags import MACHINE_ID_TAG, OWNER_TAG, OWNER_VALUE, SSH_USER_TAG
+from jupyter_cloudlab.cloud.tags import (
+    COMPUTER_TAG,
+    MACHINE_ID_TAG,
+    OWNER_TAG,
+    OWNER_VALUE,
+    PRINCIPAL_TAG,
+    SSH_USER_TAG,
+)
 from jupyter_cloudlab.handlers.errors import http_error
 from jupyter_cloudlab.models import LaunchRequest, MachineState
 from tests.helpers.moto_cloud import (
+    COMPUTER,
     GROUP,
+    OWNER,
+    PRINCIPAL,
     PUBLIC_KEY,
     boto,
     inject_error,
@@ -34,8 +44,8 @@ def _tags(resource: dict[str, Any]) -> dict[str, str]:
 
 
 async def _launch(ec2: AwsClient, image: str, **overrides: Any) -> instances.InstanceInfo:
-    key = await access.ensure_key_pair(ec2, PUBLIC_KEY)
-    group = await access.ensure_security_group(ec2, CALLER, GROUP)
+    key = await access.ensure_key_pair(ec2, PUBLIC_KEY, OWNER)
+    group = await access.ensure_security_group(ec2, CALLER, GROUP, OWNER)
     return await instances.launch(
         ec2, spec(image, key_name=key, security_group_id=group, **overrides)
     )
@@ -58,32 +68,36 @@ async def test_launch_parameters_as_aws_records_them(url: str, ec2: AwsClient) -
         InstanceId=info.instance_id, Attribute="instanceInitiatedShutdownBehavior"
     )
     assert behaviour["InstanceInitiatedShutdownBehavior"]["Value"] == "stop"
-    # And the instance carries our tags, the machine id and the SSH user
+    # And the instance carries our tags (whose: this computer's, this principal's), the machine
+    # id and the SSH user
+    ours = {OWNER_TAG: OWNER_VALUE, COMPUTER_TAG: COMPUTER.digest, PRINCIPAL_TAG: PRINCIPAL}
     tags = _tags(instance)
-    assert tags[OWNER_TAG] == OWNER_VALUE and tags[MACHINE_ID_TAG] == "m-test0001"
+    assert ours.items() <= tags.items() and tags[MACHINE_ID_TAG] == "m-7e570001"
     assert tags[SSH_USER_TAG] == "admin" and info.ssh_user == "admin"
-    # And its root volume has the size and type asked for, and our tags
+    # And its root volume has the size and type asked for, and the same tags
     [volume] = boto(url).describe_volumes()["Volumes"]
     assert (volume["Size"], volume["VolumeType"]) == (40, "gp2")
-    assert _tags(volume)[OWNER_TAG] == OWNER_VALUE
+    assert ours.items() <= _tags(volume).items()
     # And the request tagged the network interface too, with a ClientToken (moto drops ENI tags)
     [request] = sent
     kinds = {s["ResourceType"] for s in request["TagSpecifications"]}
     assert kinds == {"instance", "volume", "network-interface"}
-    assert request["ClientToken"] == "m-test0001"
+    assert all(ours.items() <= _tags(s).items() for s in request["TagSpecifications"])
+    assert request["ClientToken"] == "m-7e570001"
     assert "InstanceMarketOptions" not in request
-    # And the key pair and the security group are ours by tag too
+    # And the key pair (this computer's) and the security group are ours by tag too
+    assert info.key_name == COMPUTER.key_pair_name
     [pair] = boto(url).describe_key_pairs(KeyNames=[info.key_name or ""])["KeyPairs"]
-    assert _tags(pair)[OWNER_TAG] == OWNER_VALUE
+    assert ours.items() <= _tags(pair).items()
     [group] = boto(url).describe_security_groups(GroupIds=list(info.security_group_ids))[
         "SecurityGroups"
     ]
-    assert _tags(group)[OWNER_TAG] == OWNER_VALUE
+    assert ours.items() <= _tags(group).items()
 
 
 async def test_ssh_rule_is_the_callers_32_and_follows_it(url: str, ec2: AwsClient) -> None:
     # Given our group for one address
-    group_id = await access.ensure_security_group(ec2, CALLER, GROUP)
+    group_id = await access.ensure_security_group(ec2, CALLER, GROUP, OWNER)
 
     def rules() -> list[tuple[int, str]]:
         [group] = boto(url).describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
@@ -92,18 +106,18 @@ async def test_ssh_rule_is_the_callers_32_and_follows_it(url: str, ec2: AwsClien
     # Then SSH is open from that /32 only (never 0.0.0.0/0)
     assert rules() == [(22, CALLER)]
     # When this computer's address changes, Then the old /32 is revoked and the new one allowed
-    assert await access.ensure_security_group(ec2, "203.0.113.9/32", GROUP) == group_id
+    assert await access.ensure_security_group(ec2, "203.0.113.9/32", GROUP, OWNER) == group_id
     assert rules() == [(22, "203.0.113.9/32")]
     # And asking again changes nothing
-    await access.ensure_security_group(ec2, "203.0.113.9/32", GROUP)
+    await access.ensure_security_group(ec2, "203.0.113.9/32", GROUP, OWNER)
     assert rules() == [(22, "203.0.113.9/32")]
 
 
 async def test_spot_one_time_and_persistent(url: str, ec2: AwsClient) -> None:
     image = register_image(url, "Ubuntu 24.04 test")
     sent = record_params(ec2, "RunInstances")
-    one_time = await _launch(ec2, image, spot=True, machine_id="m-spot0001")
-    persistent = await _launch(ec2, image, spot=True, spot_persistent=True, machine_id="m-spot0002")
+    one_time = await _launch(ec2, image, spot=True, machine_id="m-5b070001")
+    persistent = await _launch(ec2, image, spot=True, spot_persistent=True, machine_id="m-5b070002")
     assert one_time.spot and persistent.spot  # moto marks them InstanceLifecycle=spot
     options = [s["InstanceMarketOptions"] for s in sent]
     assert options[0] == {"MarketType": "spot", "SpotOptions": {"SpotInstanceType": "one-time"}}
@@ -111,6 +125,12 @@ async def test_spot_one_time_and_persistent(url: str, ec2: AwsClient) -> None:
         "SpotInstanceType": "persistent",
         "InstanceInterruptionBehavior": "stop",
     }
+    # And the spot request is ours by tag too (what may cancel it is checked on that tag)
+    for request in sent:
+        [spot_tags] = [
+            s for s in request["TagSpecifications"] if s["ResourceType"] == "spot-instances-request"
+        ]
+        assert _tags(spot_tags)[COMPUTER_TAG] == COMPUTER.digest
 
 
 async def test_a_retried_launch_never_makes_two_machines(url: str, ec2: AwsClient) -> None:

@@ -8,9 +8,12 @@ from pathlib import Path
 
 from jupyter_cloudlab.cloud import access, instances
 from jupyter_cloudlab.cloud.aws_client import AwsClient
+from jupyter_cloudlab.cloud.tags import Computer, Owner
 from jupyter_cloudlab.models import MachineState
 from tests.helpers.moto_cloud import (
+    COMPUTER,
     GROUP,
+    OWNER,
     PUBLIC_KEY,
     boto,
     make_orchestrator,
@@ -25,10 +28,10 @@ TIMEOUT = 120
 
 
 async def _launch(
-    ec2: AwsClient, image: str, machine_id: str, key: str = PUBLIC_KEY, **more: object
+    ec2: AwsClient, image: str, machine_id: str, **more: object
 ) -> instances.InstanceInfo:
-    key_name = await access.ensure_key_pair(ec2, key)
-    group = await access.ensure_security_group(ec2, CALLER, GROUP)
+    key_name = await access.ensure_key_pair(ec2, PUBLIC_KEY, OWNER)
+    group = await access.ensure_security_group(ec2, CALLER, GROUP, OWNER)
     info = await instances.launch(
         ec2,
         spec(
@@ -65,19 +68,19 @@ async def test_stop_start_new_address_and_ssh_rule_only_while_running(
 ) -> None:
     # Given two running machines
     image = register_image(url, "Ubuntu 24.04 test")
-    first = await _launch(ec2, image, "m-first001")
-    second = await _launch(ec2, image, "m-secnd001")
+    first = await _launch(ec2, image, "m-f1257001")
+    second = await _launch(ec2, image, "m-5ec0d001")
     # When one stops, Then EC2 says stopped and SSH stays open for the other
     await instances.stop(ec2, first.instance_id)
     assert (await instances.describe(ec2, first.instance_id)).state == "stopped"
-    assert not await access.close_when_idle(ec2, GROUP)
+    assert not await access.close_when_idle(ec2, COMPUTER)
     assert _ssh_cidrs(url) == [CALLER]
     # When the last running one stops, Then nobody may SSH in any more
     await instances.stop(ec2, second.instance_id)
-    assert await access.close_when_idle(ec2, GROUP)
+    assert await access.close_when_idle(ec2, COMPUTER)
     assert _ssh_cidrs(url) == []
     # When one starts again (from a new address), Then the rule is back for that /32 only
-    await access.ensure_security_group(ec2, "203.0.113.9/32", GROUP)
+    await access.ensure_security_group(ec2, "203.0.113.9/32", GROUP, OWNER)
     started = await instances.start(ec2, first.instance_id)
     assert started.state == "running"
     assert _ssh_cidrs(url) == ["203.0.113.9/32"]
@@ -90,27 +93,31 @@ async def test_stop_start_new_address_and_ssh_rule_only_while_running(
 async def test_terminate_removes_what_we_made_once_nothing_uses_it(
     url: str, ec2: AwsClient
 ) -> None:
-    # Given two machines sharing our group and key pair, and a key pair of ours nothing uses
+    # Given two machines sharing our group and key pair, and another computer's key pair that
+    # no machine uses
     image = register_image(url, "Ubuntu 24.04 test")
-    first = await _launch(ec2, image, "m-first001")
-    second = await _launch(ec2, image, "m-secnd001")
-    unused_key = await access.ensure_key_pair(ec2, OTHER_KEY)
+    first = await _launch(ec2, image, "m-f1257001")
+    second = await _launch(ec2, image, "m-5ec0d001")
+    other = Owner(Computer.of(OTHER_KEY), "AIDAOTHERPRINCIPAL")
+    other_key = await access.ensure_key_pair(ec2, OTHER_KEY, other)
     # When one is terminated, Then the group and its key stay (the other uses them)
     await instances.terminate(ec2, first.instance_id)
-    assert await access.release_unused(ec2) == [unused_key]
+    assert await access.release_unused(ec2, COMPUTER) == []
     groups, pairs = _ours(url)
-    assert groups == list(second.security_group_ids) and pairs == [second.key_name]
-    # When the last one is terminated, Then nothing of ours is left
+    assert groups == list(second.security_group_ids)
+    assert sorted(pairs) == sorted([second.key_name, other_key])
+    # When the last one is terminated, Then nothing of this computer's is left
     await instances.terminate(ec2, second.instance_id)
-    assert sorted(await access.release_unused(ec2)) == sorted([*groups, *pairs])
-    assert _ours(url) == ([], [])
+    assert sorted(await access.release_unused(ec2, COMPUTER)) == sorted([*groups, second.key_name])
+    # And the other computer's key pair is still there: it is not ours to remove
+    assert _ours(url) == ([], [other_key])
 
 
 async def test_terminating_a_persistent_spot_machine_cancels_its_request(
     url: str, ec2: AwsClient
 ) -> None:
     image = register_image(url, "Ubuntu 24.04 test")
-    info = await _launch(ec2, image, "m-spot0001", spot=True, spot_persistent=True)
+    info = await _launch(ec2, image, "m-5b070001", spot=True, spot_persistent=True)
     await instances.terminate(ec2, info.instance_id)
     assert (await instances.describe(ec2, info.instance_id)).state == "terminated"
 
@@ -132,8 +139,8 @@ async def test_reconcile_rebuilds_state_from_tags_after_a_restart(
 ) -> None:
     # Given two stopped machines of ours and one instance that is not ours
     image = register_image(url, "Ubuntu 24.04 test")
-    one = await _launch(ec2, image, "m-recon001", spot=True)
-    two = await _launch(ec2, image, "m-recon002")
+    one = await _launch(ec2, image, "m-2ec00001", spot=True)
+    two = await _launch(ec2, image, "m-2ec00002")
     foreign = boto(url).run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]
     for info in (one, two):
         await instances.stop(ec2, info.instance_id)
@@ -144,18 +151,18 @@ async def test_reconcile_rebuilds_state_from_tags_after_a_restart(
     await orchestrator.reconcile()
     # Then it knows exactly our machines, by their tags, in the state EC2 reports
     machines = {m.id: m for m in orchestrator.list()}
-    assert set(machines) == {"m-recon001", "m-recon002"}
-    assert machines["m-recon001"].instance_id == one.instance_id
-    assert machines["m-recon001"].spot and not machines["m-recon002"].spot
-    assert machines["m-recon001"].name == "m-recon001"
+    assert set(machines) == {"m-2ec00001", "m-2ec00002"}
+    assert machines["m-2ec00001"].instance_id == one.instance_id
+    assert machines["m-2ec00001"].spot and not machines["m-2ec00002"].spot
+    assert machines["m-2ec00001"].name == "m-2ec00001"
     assert {m.state for m in machines.values()} == {MachineState.stopped}
     assert foreign["InstanceId"] not in {m.instance_id for m in machines.values()}
     # When both are terminated through it, Then our group and key pair go with the last one
-    await orchestrator.terminate("m-recon001")
-    await _state(orchestrator, "m-recon001", MachineState.terminated)
+    await orchestrator.terminate("m-2ec00001")
+    await _state(orchestrator, "m-2ec00001", MachineState.terminated)
     assert _ours(url)[0] != []
-    await orchestrator.terminate("m-recon002")
-    await _state(orchestrator, "m-recon002", MachineState.terminated)
+    await orchestrator.terminate("m-2ec00002")
+    await _state(orchestrator, "m-2ec00002", MachineState.terminated)
     await orchestrator.close()
     assert _ours(url) == ([], [])
 
@@ -165,7 +172,7 @@ async def test_kernels_of_machines_stopped_or_terminated_while_away_are_forgotte
 ) -> None:
     # Given a server that knew three running machines, then went away
     image = register_image(url, "Ubuntu 24.04 test")
-    kept, stopped, gone = [await _launch(ec2, image, f"m-away000{i}") for i in range(1, 4)]
+    kept, stopped, gone = [await _launch(ec2, image, f"m-a0a0000{i}") for i in range(1, 4)]
     first = make_orchestrator(ec2, tmp_path)
     await first.reconcile()
     await first.close()
@@ -180,9 +187,9 @@ async def test_kernels_of_machines_stopped_or_terminated_while_away_are_forgotte
     await second.close()
 
     # Then the kernels it had saved for those two are forgotten, and only theirs
-    assert sorted(set(forgotten)) == ["m-away0002", "m-away0003"]
-    assert {m.id for m in second.list()} == {"m-away0001", "m-away0002"}
-    assert kept.machine_id == "m-away0001"
+    assert sorted(set(forgotten)) == ["m-a0a00002", "m-a0a00003"]
+    assert {m.id for m in second.list()} == {"m-a0a00001", "m-a0a00002"}
+    assert kept.machine_id == "m-a0a00001"
 
 
 async def test_reconcile_finds_our_machines_in_every_configured_region(
@@ -191,7 +198,7 @@ async def test_reconcile_finds_our_machines_in_every_configured_region(
     # Given a stopped machine of ours in eu-west-1 while the home region is us-east-1
     away = AwsClient(moto_target(url, "eu-west-1"))
     image = register_image(url, "Ubuntu 24.04 test", region="eu-west-1")
-    info = await _launch(away, image, "m-away0001")
+    info = await _launch(away, image, "m-a0a00001")
     await instances.stop(away, info.instance_id)
     # When a server configured with both regions starts
     orchestrator = make_orchestrator(ec2, tmp_path, regions=("us-east-1", "eu-west-1"))
@@ -199,13 +206,13 @@ async def test_reconcile_finds_our_machines_in_every_configured_region(
     # Then it knows that machine, in its region
     [machine] = orchestrator.list()
     assert (machine.id, machine.region, machine.state) == (
-        "m-away0001",
+        "m-a0a00001",
         "eu-west-1",
         MachineState.stopped,
     )
     # And acts on it in that region: terminate is confirmed by eu-west-1's EC2
-    await orchestrator.terminate("m-away0001")
-    await _state(orchestrator, "m-away0001", MachineState.terminated)
+    await orchestrator.terminate("m-a0a00001")
+    await _state(orchestrator, "m-a0a00001", MachineState.terminated)
     await orchestrator.close()
     assert (await instances.describe(away, info.instance_id)).state == "terminated"
 
@@ -219,12 +226,13 @@ async def test_two_computers_of_one_account_keep_their_own_ssh_rule(
     )
     desktop_group = access.security_group_name(desktop_key)
     assert desktop_group != GROUP
+    desktop = Owner(Computer.of(desktop_key), "AIDADESKTOP")
     image = register_image(url, "Ubuntu 24.04 test")
-    laptop_machine = await _launch(ec2, image, "m-laptop01")
-    await access.ensure_security_group(ec2, "203.0.113.50/32", desktop_group)
+    laptop_machine = await _launch(ec2, image, "m-1a070001")
+    await access.ensure_security_group(ec2, "203.0.113.50/32", desktop_group, desktop)
     # When the laptop's machine stops and the laptop closes its SSH rule
     await instances.stop(ec2, laptop_machine.instance_id)
-    assert await access.close_when_idle(ec2, GROUP)
+    assert await access.close_when_idle(ec2, COMPUTER)
     # Then the desktop's rule is untouched, and the laptop's alone is gone
     moto = boto(url)
     groups = {

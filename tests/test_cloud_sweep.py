@@ -1,18 +1,32 @@
-"""`jupyter cloudlab sweep`: every resource carrying our tags, in every region asked, listed; removed
-only on confirmation; things that are not ours are never touched."""
+"""`jupyter cloudlab sweep`: every resource this computer made, in every region asked, listed;
+removed only on confirmation; things that are not ours are never touched, and those of ours that
+another computer made only with `--all-computers`."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from jupyter_cloudlab import cli
 from jupyter_cloudlab.cloud import access, aws_client, instances, sweep
 from jupyter_cloudlab.cloud.aws_client import AwsClient
-from tests.helpers.moto_cloud import GROUP, PUBLIC_KEY, boto, register_image, reset, spec, target
+from tests.helpers.moto_cloud import (
+    COMPUTER,
+    GROUP,
+    OWNER,
+    PUBLIC_KEY,
+    boto,
+    register_image,
+    reset,
+    spec,
+    target,
+    write_client_key,
+)
 
 REGIONS = ("us-east-1", "eu-west-1")
+MACHINE_IDS = {"us-east-1": "m-0e000001", "eu-west-1": "m-e0000001"}
 
 
 @pytest.fixture(autouse=True)
@@ -28,23 +42,28 @@ async def _ours_in(url: str, region: str) -> list[str]:
     """Launch a machine of ours in `region` (key pair, group, instance, volume)."""
     ec2 = AwsClient(target(url, region))
     image = register_image(url, "Ubuntu 24.04 test", region=region)
-    key = await access.ensure_key_pair(ec2, PUBLIC_KEY)
-    group = await access.ensure_security_group(ec2, "198.51.100.7/32", GROUP)
+    key = await access.ensure_key_pair(ec2, PUBLIC_KEY, OWNER)
+    group = await access.ensure_security_group(ec2, "198.51.100.7/32", GROUP, OWNER)
+    machine_id = MACHINE_IDS[region]
     info = await instances.launch(
-        ec2, spec(image, machine_id=f"m-{region}", key_name=key, security_group_id=group)
+        ec2, spec(image, machine_id=machine_id, key_name=key, security_group_id=group)
     )
     return [info.instance_id, group, key]
 
 
-def _sweep(url: str, *more: str) -> int:
-    return cli.main(["sweep", "--endpoint-url", url, "--regions", ",".join(REGIONS), *more])
+def _sweep(url: str, data_dir: Path, *more: str) -> int:
+    regions = ",".join(REGIONS)
+    command = ["sweep", "--endpoint-url", url, "--data-dir", str(data_dir), "--regions", regions]
+    return cli.main([*command, *more])
 
 
 def test_sweep_lists_then_removes_ours_in_every_region(
-    url: str, capsys: pytest.CaptureFixture[str]
+    url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    # Given machines of ours in two regions, a stray tagged volume, and an instance not ours
+    # Given this computer's data folder, machines of ours in two regions, a stray volume with our
+    # owner tag (but no computer's), and an instance not ours
     reset(url)
+    write_client_key(tmp_path)
     ours = [asyncio.run(_ours_in(url, region)) for region in REGIONS]
     stray = boto(url, region="eu-west-1").create_volume(
         AvailabilityZone="eu-west-1a",
@@ -60,24 +79,33 @@ def test_sweep_lists_then_removes_ours_in_every_region(
     foreign = boto(url).run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]
 
     # When sweep runs without --yes and without a terminal
-    assert _sweep(url) == 1
+    assert _sweep(url, tmp_path) == 1
     listed = capsys.readouterr().out
-    # Then it lists every resource of ours in both regions and removes nothing
-    for resource in [*ours[0], *ours[1], stray]:
+    # Then it lists every resource of this computer in both regions and removes nothing
+    for resource in [*ours[0], *ours[1]]:
         assert resource in listed
-    assert foreign["InstanceId"] not in listed
+    assert foreign["InstanceId"] not in listed and stray not in listed
     assert "Nothing removed" in listed
-    assert len(asyncio.run(sweep.find_tagged(AwsClient(target(url, "eu-west-1"))))) >= 5
+    away = AwsClient(target(url, "eu-west-1"))
+    assert len(asyncio.run(sweep.find_tagged(away, COMPUTER))) >= 4
 
     # When it runs with --yes
-    assert _sweep(url, "--yes") == 0
+    assert _sweep(url, tmp_path, "--yes") == 0
     assert "Removed" in capsys.readouterr().out
-    # Then nothing carrying our tags is left in either region
+    # Then nothing of this computer's is left in either region
     for region in REGIONS:
-        assert asyncio.run(sweep.find_tagged(AwsClient(target(url, region)))) == []
+        assert asyncio.run(sweep.find_tagged(AwsClient(target(url, region)), COMPUTER)) == []
     # And the instance that is not ours still runs
     after = boto(url).describe_instances(InstanceIds=[foreign["InstanceId"]])
     assert after["Reservations"][0]["Instances"][0]["State"]["Name"] == "running"
-    # And a second sweep finds nothing
-    assert _sweep(url) == 0
-    assert "Nothing of ours" in capsys.readouterr().out
+    # And a second sweep finds nothing of this computer's
+    assert _sweep(url, tmp_path) == 0
+    assert "Nothing of ours (this computer's)" in capsys.readouterr().out
+
+    # When every computer's resources are asked for, Then the stray volume is found and removed
+    assert _sweep(url, tmp_path, "--all-computers", "--yes") == 0
+    assert stray in capsys.readouterr().out
+    assert asyncio.run(sweep.find_tagged(away, None)) == []
+    # And still, what is not ours is left alone
+    after = boto(url).describe_instances(InstanceIds=[foreign["InstanceId"]])
+    assert after["Reservations"][0]["Instances"][0]["State"]["Name"] == "running"

@@ -19,6 +19,7 @@ from traitlets.config import Config
 
 from jupyter_cloudlab.kernels.config import attach_machine_servers
 from jupyter_cloudlab.kernels.machine_servers import MachineServer, MachineServerRegistry
+from jupyter_cloudlab.kernels.relay import browser_output
 from tests.helpers.kernel_channel import V1_PROTOCOL, open_kernel_channel
 from tests.helpers.machine_server import MachineServerProcess, start_machine_server_process
 
@@ -101,6 +102,22 @@ async def test_kernelspecs_list_local_and_machine_specs(
     assert logo.body.startswith(b"\x89PNG")
 
 
+async def test_jupyter_servers_resource_handler_gets_only_a_machines_png_logos(
+    jp_fetch: Any, registry: MachineServerRegistry
+) -> None:
+    # Given no extension (so jupyter_server's own resource handler, which types files by their
+    # extension and sends no sandboxing CSP) and a machine spec with PNG and SVG logos
+    await fetch_json(jp_fetch, "api", "kernelspecs")
+
+    # When its files are asked for, Then a PNG logo is served, as an image
+    png = await jp_fetch("kernelspecs", REMOTE_PYTHON, "logo-64x64.png")
+    assert png.headers["Content-Type"] == "image/png"
+    # And nothing that could be a page of this origin: no SVG (script), no other file of the spec
+    for path in ("logo-svg.svg", "kernel.json", "../python3/kernel.json"):
+        reply = await jp_fetch("kernelspecs", REMOTE_PYTHON, path, raise_error=False)
+        assert reply.code == 404, path
+
+
 @pytest.mark.parametrize("v1", [True, False], ids=["v1-protocol", "legacy-protocol"])
 async def test_remote_kernel_runs_on_the_machine(
     jp_fetch: Any,
@@ -130,6 +147,29 @@ async def test_remote_kernel_runs_on_the_machine(
     channel.close()
     # And the machine's token never reached a log line
     assert remote_server.token not in caplog.text
+
+
+async def test_a_message_past_the_relays_bound_closes_the_browser_socket_with_a_sentence(
+    jp_fetch: Any,
+    jp_ws_fetch: Any,
+    registry: MachineServerRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a browser on the legacy protocol (whose messages the relay holds until whole) and a
+    # relay whose bound for them is lowered to 1 MB (256 MB in use)
+    monkeypatch.setattr(browser_output, "MAX_WHOLE_MESSAGE_BYTES", 1024 * 1024)
+    kernel_id = await start_kernel(jp_fetch, REMOTE_PYTHON)
+    channel = await open_kernel_channel(jp_ws_fetch, kernel_id, v1=False)
+    assert (await channel.execute("1")).reply["status"] == "ok"
+
+    # When the machine's kernel prints a 2 MB line
+    await channel.send_execute("print('x' * 2_000_000)")
+
+    # Then the browser's socket is closed as "message too big", saying why
+    while await channel.recv() is not None:
+        pass
+    assert channel.ws.close_code == 1009
+    assert "the relay's bound" in (channel.ws.close_reason or "")
 
 
 async def test_interrupt_restart_shutdown_over_rest(

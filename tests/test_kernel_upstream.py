@@ -17,8 +17,10 @@ from wsproto.events import AcceptConnection, BytesMessage, RejectConnection, Rej
 from wsproto.frame_protocol import FrameProtocol
 
 from jupyter_cloudlab.kernels.relay.upstream import (
+    MAX_REJECTION_BODY_BYTES,
     PAUSE_ABOVE_BYTES,
     HandshakeRejected,
+    HandshakeTooLarge,
     UpstreamSocket,
 )
 
@@ -174,3 +176,50 @@ async def test_a_silent_machine_server_is_given_up_after_the_ping_timeout() -> N
         assert await asyncio.wait_for(upstream.receive(), 10) is None
         assert loop.time() - started < 3
         assert upstream.close_code == 1006
+
+
+@contextlib.asynccontextmanager
+async def raw_machine_server(
+    answer: bytes, repeat: bytes = b"", times: int = 0
+) -> AsyncIterator[str]:
+    """A server that answers any request with ``answer`` and then ``repeat``, ``times`` times (as
+    fast as the socket takes it): not a websocket server, or a hostile one."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        with contextlib.suppress(ConnectionError):
+            for _ in range(times):
+                writer.write(repeat)
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"ws://127.0.0.1:{port}/api/kernels/k-1/channels?session_id=s-1"
+    finally:
+        server.close()
+
+
+async def test_an_upgrade_answer_without_end_is_refused_past_its_bound() -> None:
+    # Given a "machine server" whose answer to the upgrade never ends its headers (64 MB of them)
+    line = b"X-Junk: " + b"a" * 1000 + b"\r\n"
+    async with raw_machine_server(b"HTTP/1.1 101 Switching Protocols\r\n", line, 64 * 1024) as url:
+        # When the relay opens its upstream, Then it gives up past the bound, with a sentence
+        with pytest.raises(HandshakeTooLarge, match="passed 64 KiB"):
+            await asyncio.wait_for(open_upstream(url), 30)
+
+
+async def test_a_refusal_with_a_huge_body_keeps_only_its_start() -> None:
+    # Given a machine server that refuses the upgrade with a 64 MB body
+    head = b"HTTP/1.1 404 Not Found\r\nContent-Length: 67108864\r\n\r\n"
+    async with raw_machine_server(
+        head + b'{"message": "no such kernel"}', b"x" * 65536, 1024
+    ) as url:
+        # When the relay opens its upstream, Then the refusal says why, from the body's start only
+        with pytest.raises(HandshakeRejected) as refused:
+            await asyncio.wait_for(open_upstream(url), 30)
+    assert refused.value.status_code == 404
+    assert refused.value.body.startswith(b'{"message": "no such kernel"}')
+    assert len(refused.value.body) <= MAX_REJECTION_BODY_BYTES

@@ -19,6 +19,23 @@ from jupyter_cloudlab.errors import CloudLabError
 from jupyter_cloudlab.sandbox import hypervisor
 from jupyter_cloudlab.sandbox.machine_host import MACHINE_ENV_MARKER
 from jupyter_cloudlab.sandbox.sandbox import Sandbox
+from tests.helpers.sandbox_ec2 import run_our_instance
+
+
+def instance(instance_id: str) -> InstanceInfo:
+    """What SandboxNetwork.ssh_endpoint needs of an instance: its id."""
+    return InstanceInfo(
+        instance_id=instance_id,
+        machine_id="m-0000c1ab",
+        name="box",
+        state="running",
+        instance_type="t3.micro",
+        image_id="ami-0",
+        public_ip=None,
+        ssh_user="ubuntu",
+        spot=False,
+        launch_time=None,
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -102,32 +119,10 @@ async def test_an_idle_sandbox_does_not_poll_and_a_launch_powers_on_at_once(
 
         # When an instance is launched through the EC2 API, Then its machine powers on at once
         ec2 = AwsClient(target)
-        image = (await ec2.call("describe_images", Owners=["self"]))["Images"][0]
         key = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
-        await ec2.call("import_key_pair", KeyName="idle-key", PublicKeyMaterial=key.encode())
-        run = await ec2.call(
-            "run_instances",
-            KeyName="idle-key",
-            ImageId=image["ImageId"],
-            MinCount=1,
-            MaxCount=1,
-            InstanceType="t3.micro",
-        )
-        instance_id = run["Instances"][0]["InstanceId"]
+        instance_id = await run_our_instance(ec2, key)
         assert sandbox.network is not None
-        info = InstanceInfo(
-            instance_id=instance_id,
-            machine_id="m-idle",
-            name="idle",
-            state="running",
-            instance_type="t3.micro",
-            image_id=image["ImageId"],
-            public_ip=None,
-            ssh_user="ubuntu",
-            spot=False,
-            launch_time=None,
-        )
-        host, _ = await asyncio.wait_for(sandbox.network.ssh_endpoint(info), 5)
+        host, _ = await asyncio.wait_for(sandbox.network.ssh_endpoint(instance(instance_id)), 5)
         assert host == "127.0.0.1"
     finally:
         await sandbox.stop()

@@ -8,6 +8,8 @@ from pathlib import Path
 import asyncssh
 import pytest
 
+from jupyter_cloudlab import cli
+from jupyter_cloudlab.data_folder import DataFolder
 from jupyter_cloudlab.ssh.host_keys import (
     HostKeyChanged,
     HostKeyStore,
@@ -57,6 +59,43 @@ def test_store_pins_and_refuses_a_console_mismatch(tmp_path: Path) -> None:
     with pytest.raises(HostKeyChanged, match="forget-host-key i-1"):
         store.verify("i-1", impostor, "")
     assert store.forget("i-1") and store.verify("i-1", impostor, "")
+
+
+def test_trusted_fingerprints_pin_the_matching_key_only(tmp_path: Path) -> None:
+    store = HostKeyStore(tmp_path / "host_keys.json")
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    rsa = asyncssh.generate_private_key("ssh-rsa")
+    impostor = asyncssh.generate_private_key("ssh-ed25519")
+    # Given fingerprints the user read on the machine (every host key it has)
+    store.trust("i-1", [fingerprint(key), fingerprint(rsa) + "="])
+    assert store.knows("i-1") and store.pinned("i-1") is None
+    # A key that is not among them is refused, even when a console vouches for it
+    with pytest.raises(HostKeyChanged, match="trust-host-key"):
+        store.verify("i-1", impostor, _aws_console(impostor))
+    # The one offered that matches is pinned, and then only it is accepted
+    assert store.verify("i-1", rsa, "")
+    pinned = store.pinned("i-1")
+    assert pinned is not None and fingerprint(pinned) == fingerprint(rsa)
+    with pytest.raises(HostKeyChanged, match="changed since it was pinned"):
+        store.verify("i-1", key, "")
+    # Trusting other fingerprints over a pinned key is refused; malformed ones too
+    with pytest.raises(ValueError, match="forget-host-key i-1"):
+        store.trust("i-1", [fingerprint(impostor)])
+    with pytest.raises(ValueError, match="SHA256"):
+        store.trust("i-2", ["MD5:aa:bb"])
+    assert not store.knows("i-2")
+
+
+def test_cli_trust_host_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    data_dir = ["--data-dir", str(tmp_path)]
+    # When the user pins a fingerprint from a terminal, Then the server's store holds it
+    assert cli.main(["trust-host-key", "i-0abc", fingerprint(key), *data_dir]) == 0
+    store = HostKeyStore(DataFolder(tmp_path).aws.host_keys)
+    assert store.trusted_fingerprints("i-0abc") == {fingerprint(key)}
+    # And a typo is refused with exit status 2 and a sentence
+    assert cli.main(["trust-host-key", "i-0abc", "SHA256:short", *data_dir]) == 2
+    assert "ssh-keygen -lf" in capsys.readouterr().err
 
 
 def test_no_code_turns_host_key_checking_off() -> None:

@@ -3,37 +3,33 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from typing import Any
 
 from ..errors import ErrorKind
 from . import instances
 from .aws_client import AwsClient
 from .errors import CloudError
-from .tags import OWNER_TAG, OWNER_VALUE, ours_filter, tag_list
+from .tags import KEY_PAIR_PREFIX as KEY_PAIR_PREFIX  # re-exported: its home is tags.py
+from .tags import SECURITY_GROUP_PREFIX as SECURITY_GROUP_PREFIX
+from .tags import Computer, Owner, ours_filter, tag_list
 
-KEY_PAIR_PREFIX = "jupyter-cloudlab-"
-SECURITY_GROUP_PREFIX = "jupyter-cloudlab-ssh-"
 DELETE_ATTEMPTS = 10
 DELETE_RETRY_SECONDS = 3.0
 
 
-def _computer_digest(public_key: str) -> str:
-    return hashlib.sha256(public_key.split()[1].encode()).hexdigest()[:12]
-
-
 def key_pair_name(public_key: str) -> str:
     """Named after the key itself, so two computers of one account never fight over a name."""
-    return KEY_PAIR_PREFIX + _computer_digest(public_key)
+    return Computer.of(public_key).key_pair_name
 
 
 def security_group_name(public_key: str) -> str:
     """One group per computer: each holds its own /32, and never revokes another's."""
-    return SECURITY_GROUP_PREFIX + _computer_digest(public_key)
+    return Computer.of(public_key).security_group_name
 
 
-async def ensure_key_pair(ec2: AwsClient, public_key: str) -> str:
-    """Import this computer's public key once per region; returns the key pair's name."""
+async def ensure_key_pair(ec2: AwsClient, public_key: str, owner: Owner) -> str:
+    """Import this computer's public key once per region, tagged as `owner`'s; returns the key
+    pair's name."""
     name = key_pair_name(public_key)
     reply = await ec2.call(
         "describe_key_pairs",
@@ -53,9 +49,7 @@ async def ensure_key_pair(ec2: AwsClient, public_key: str) -> str:
         "import_key_pair",
         KeyName=name,
         PublicKeyMaterial=public_key.encode(),
-        TagSpecifications=[
-            {"ResourceType": "key-pair", "Tags": tag_list({OWNER_TAG: OWNER_VALUE})}
-        ],
+        TagSpecifications=[{"ResourceType": "key-pair", "Tags": tag_list(owner.tags())}],
     )
     return name
 
@@ -89,8 +83,8 @@ async def find_security_group(ec2: AwsClient, name: str) -> dict[str, Any] | Non
     return groups[0] if groups else None
 
 
-async def ensure_security_group(ec2: AwsClient, ssh_from_cidr: str, name: str) -> str:
-    """Our group in the default VPC, allowing SSH from `ssh_from_cidr` only.
+async def ensure_security_group(ec2: AwsClient, ssh_from_cidr: str, name: str, owner: Owner) -> str:
+    """Our group in the default VPC (tagged as `owner`'s), allowing SSH from `ssh_from_cidr` only.
 
     When this computer's address changed, the old address's rule is revoked: the group never
     holds more than the one /32 that is in use.
@@ -101,9 +95,7 @@ async def ensure_security_group(ec2: AwsClient, ssh_from_cidr: str, name: str) -
             "create_security_group",
             GroupName=name,
             Description="SSH to jupyter_cloudlab machines from one address",
-            TagSpecifications=[
-                {"ResourceType": "security-group", "Tags": tag_list({OWNER_TAG: OWNER_VALUE})}
-            ],
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": tag_list(owner.tags())}],
         )
         group_id: str = created["GroupId"]
         allowed: list[str] = []
@@ -123,13 +115,15 @@ async def ensure_security_group(ec2: AwsClient, ssh_from_cidr: str, name: str) -
     return group_id
 
 
-async def close_when_idle(ec2: AwsClient, name: str) -> bool:
-    """Revoke the group's SSH rule when no machine using it runs; True if it was revoked."""
-    group = await find_security_group(ec2, name)
+async def close_when_idle(ec2: AwsClient, computer: Computer) -> bool:
+    """Revoke the SSH rule of this computer's group when no machine of this computer using it
+    runs; True if it was revoked. Other computers' groups are never touched."""
+    group = await find_security_group(ec2, computer.security_group_name)
     cidrs = _ssh_cidrs(group) if group else []
     if group is None or not cidrs:
         return False
-    running = [i for i in await instances.find_ours(ec2) if i.state in ("pending", "running")]
+    ours = await instances.find_ours(ec2, computer)
+    running = [i for i in ours if i.state in ("pending", "running")]
     if any(group["GroupId"] in i.security_group_ids for i in running):
         return False
     await ec2.call(
@@ -138,22 +132,23 @@ async def close_when_idle(ec2: AwsClient, name: str) -> bool:
     return True
 
 
-async def release_unused(ec2: AwsClient) -> list[str]:
-    """Delete our security groups and key pairs that no live instance of ours uses any more.
+async def release_unused(ec2: AwsClient, computer: Computer) -> list[str]:
+    """Delete this computer's security groups and key pairs that no live machine of this
+    computer uses any more (another computer's are never touched).
 
     Returns what was deleted. Runs after terminate and after a failed launch, so nothing we
     created is left behind to break the next launch.
     """
-    live = await instances.find_ours(ec2)
+    live = await instances.find_ours(ec2, computer)
     deleted: list[str] = []
     used_groups = {group_id for i in live for group_id in i.security_group_ids}
-    groups = await ec2.call("describe_security_groups", Filters=ours_filter())
+    groups = await ec2.call("describe_security_groups", Filters=computer.filters())
     for group in groups.get("SecurityGroups", []):
         if group["GroupId"] not in used_groups:
             await delete_security_group(ec2, group["GroupId"])
             deleted.append(group["GroupId"])
     used_keys = {i.key_name for i in live}
-    pairs = await ec2.call("describe_key_pairs", Filters=ours_filter())
+    pairs = await ec2.call("describe_key_pairs", Filters=computer.filters())
     for pair in pairs.get("KeyPairs", []):
         if pair["KeyName"] not in used_keys:
             await ec2.call("delete_key_pair", KeyName=pair["KeyName"])

@@ -10,7 +10,7 @@ import asyncio
 import functools
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -56,7 +56,8 @@ class AwsTarget:
     endpoint_url: str | None = None
     """Only set for the sandbox's moto server (or another EC2-compatible endpoint)."""
     access_key_id: str | None = None
-    secret_access_key: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+    """Never printed: a target may end up in a log line or an error's repr."""
 
 
 def is_throttling(error: BaseException) -> bool:

@@ -1,7 +1,10 @@
-"""Launch, describe, stop, start and terminate our instances."""
+"""Launch, describe, stop, start and terminate our instances; find this computer's."""
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,15 +12,22 @@ from ..errors import ErrorKind
 from .aws_client import AwsClient
 from .errors import CloudError
 from .tags import (
+    COMPUTER_TAG,
     MACHINE_ID_TAG,
     NAME_TAG,
     OWNER_TAG,
     OWNER_VALUE,
     SSH_USER_TAG,
+    Computer,
+    Owner,
+    is_machine_id,
     ours_filter,
     tag_dict,
     tag_list,
 )
+
+log = logging.getLogger(__name__)
+GONE_STATES = ("terminated", "shutting-down")
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,8 @@ class LaunchSpec:
     security_group_id: str
     disk_gib: int
     spot: bool
+    owner: Owner
+    """Whose it is: the tags the instance, its disk, interface and spot request carry."""
     root_device_name: str = "/dev/sda1"
     disk_type: str = "gp3"
     spot_persistent: bool = False
@@ -74,15 +86,52 @@ def _info(raw: dict[str, Any]) -> InstanceInfo:
     )
 
 
-async def find_machine(ec2: AwsClient, machine_id: str) -> InstanceInfo | None:
-    """Our live instance for this machine id, if one was already launched."""
-    filters = [*ours_filter(), {"Name": f"tag:{MACHINE_ID_TAG}", "Values": [machine_id]}]
+def _ours(raws: Iterable[dict[str, Any]], computer: Computer) -> list[InstanceInfo]:
+    """The instances that are this computer's machines, live or not: our owner and computer
+    tags, our key pair, a well-formed machine id that no other live one of them carries.
+
+    Tags can be copied by anyone who may tag instances in the account: an instance that claims
+    this computer but was launched with another key pair, or whose machine id is malformed or
+    shared, is ignored with a warning (never connected to, never sent kernels).
+    """
+    found: list[InstanceInfo] = []
+    for raw in raws:
+        tags, instance_id = tag_dict(raw), raw["InstanceId"]
+        if tags.get(OWNER_TAG) != OWNER_VALUE or tags.get(COMPUTER_TAG) != computer.digest:
+            continue  # the filters already said so (unless the endpoint ignored them)
+        if raw.get("KeyName") != computer.key_pair_name:
+            log.warning(
+                "Ignoring %s: it carries this computer's tags but was launched with the key "
+                "pair %r, not ours (%s).",
+                instance_id,
+                raw.get("KeyName"),
+                computer.key_pair_name,
+            )
+            continue
+        machine_id = tags.get(MACHINE_ID_TAG, "")
+        if not is_machine_id(machine_id):
+            log.warning("Ignoring %s: its machine id %r is malformed.", instance_id, machine_id)
+            continue
+        found.append(_info(raw))
+    live = Counter(i.machine_id for i in found if i.state not in GONE_STATES)
+    shared = {machine_id for machine_id, count in live.items() if count > 1}
+    for machine_id in sorted(shared):
+        log.warning(
+            "Ignoring the instances %s: they all claim the machine %s, which only one can be. "
+            "Terminate the one you did not launch in the EC2 console.",
+            ", ".join(i.instance_id for i in found if i.machine_id == machine_id),
+            machine_id,
+        )
+    return [i for i in found if i.machine_id not in shared]
+
+
+async def find_machine(ec2: AwsClient, owner: Owner, machine_id: str) -> InstanceInfo | None:
+    """This computer's live instance for this machine id, if one was already launched."""
+    computer = owner.computer
+    filters = [*computer.filters(), {"Name": f"tag:{MACHINE_ID_TAG}", "Values": [machine_id]}]
     reservations = await ec2.paginate("describe_instances", "Reservations", Filters=filters)
-    for reservation in reservations:
-        for raw in reservation["Instances"]:
-            if raw["State"]["Name"] not in ("terminated", "shutting-down"):
-                return _info(raw)
-    return None
+    found = _ours((raw for r in reservations for raw in r["Instances"]), computer)
+    return next((i for i in found if i.state not in GONE_STATES), None)
 
 
 async def launch(ec2: AwsClient, spec: LaunchSpec) -> InstanceInfo:
@@ -92,12 +141,19 @@ async def launch(ec2: AwsClient, spec: LaunchSpec) -> InstanceInfo:
     it, and for a token that has aged out) an instance already tagged with this machine id is
     returned instead of launching a second one.
     """
-    existing = await find_machine(ec2, spec.machine_id)
+    ours = spec.owner.computer.key_pair_name
+    if spec.key_name != ours:
+        # What is launched with another key pair is never found again as this computer's.
+        raise CloudError(
+            f"A launch of this computer's must use its key pair {ours}, not {spec.key_name!r}.",
+            ErrorKind.unexpected,
+        )
+    existing = await find_machine(ec2, spec.owner, spec.machine_id)
     if existing is not None:
         return existing
     tags = tag_list(
         {
-            OWNER_TAG: OWNER_VALUE,
+            **spec.owner.tags(),
             MACHINE_ID_TAG: spec.machine_id,
             NAME_TAG: spec.name,
             SSH_USER_TAG: spec.ssh_user,
@@ -129,10 +185,12 @@ async def launch(ec2: AwsClient, spec: LaunchSpec) -> InstanceInfo:
                 },
             }
         ],
+        # Every resource the launch creates is ours from its first moment (the IAM policy
+        # refuses a launch without these tags, and tagging afterwards).
         "TagSpecifications": [
-            {"ResourceType": "instance", "Tags": tags},
-            {"ResourceType": "volume", "Tags": tags},
-            {"ResourceType": "network-interface", "Tags": tags},
+            {"ResourceType": kind, "Tags": tags}
+            for kind in ("instance", "volume", "network-interface")
+            + (("spot-instances-request",) if spec.spot else ())
         ],
     }
     if spec.spot:
@@ -155,13 +213,24 @@ async def describe(ec2: AwsClient, instance_id: str) -> InstanceInfo:
     raise CloudError(f"Instance {instance_id} is not known to AWS.", ErrorKind.not_found)
 
 
-async def find_ours(ec2: AwsClient, include_terminated: bool = False) -> list[InstanceInfo]:
-    """Every instance carrying our tags in this region (the cloud is the truth)."""
-    reservations = await ec2.paginate("describe_instances", "Reservations", Filters=ours_filter())
-    infos = [_info(raw) for reservation in reservations for raw in reservation["Instances"]]
+async def find_ours(
+    ec2: AwsClient, computer: Computer, include_terminated: bool = False
+) -> list[InstanceInfo]:
+    """This computer's machines in this region (the cloud is the truth; see `_ours`)."""
+    filters = computer.filters()
+    reservations = await ec2.paginate("describe_instances", "Reservations", Filters=filters)
+    infos = _ours((raw for r in reservations for raw in r["Instances"]), computer)
     if include_terminated:
         return infos
-    return [info for info in infos if info.state not in ("terminated", "shutting-down")]
+    return [info for info in infos if info.state not in GONE_STATES]
+
+
+async def find_owner_tagged(ec2: AwsClient) -> list[InstanceInfo]:
+    """Every live instance with our owner tag in this region, whichever computer (or whoever)
+    made it: for an explicit `jupyter cloudlab sweep --all-computers` only, never to connect."""
+    reservations = await ec2.paginate("describe_instances", "Reservations", Filters=ours_filter())
+    infos = [_info(raw) for reservation in reservations for raw in reservation["Instances"]]
+    return [info for info in infos if info.state not in GONE_STATES]
 
 
 async def wait_running(ec2: AwsClient, instance_id: str) -> InstanceInfo:

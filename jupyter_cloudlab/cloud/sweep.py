@@ -1,4 +1,9 @@
-"""Everything carrying our tags, in every region, and its removal (`jupyter cloudlab sweep`)."""
+"""Everything carrying our tags, in every region, and its removal (`jupyter cloudlab sweep`).
+
+By default only what this computer made (our owner and computer tags; instances also with our
+key pair, see `instances.find_ours`); `computer=None` (`--all-computers`, asked for explicitly)
+widens it to every resource with our owner tag in the account, whoever made it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from dataclasses import dataclass
 from . import access, instances
 from .aws_client import AwsClient, AwsTarget
 from .errors import CloudError
-from .tags import NAME_TAG, ours_filter, tag_dict
+from .tags import NAME_TAG, Computer, ours_filter, tag_dict
 
 # Removal order: instances first (they hold volumes, interfaces and the group), then the rest.
 KIND_ORDER = ("instance", "volume", "security-group", "key-pair")
@@ -29,19 +34,21 @@ async def enabled_regions(ec2: AwsClient) -> list[str]:
     return sorted(region["RegionName"] for region in reply.get("Regions", []))
 
 
-async def find_tagged(ec2: AwsClient) -> list[Resource]:
-    """Our instances (not yet terminated), volumes, security groups and key pairs in one region."""
+async def find_tagged(ec2: AwsClient, computer: Computer | None) -> list[Resource]:
+    """Our instances (not yet terminated), volumes, security groups and key pairs in one region:
+    `computer`'s, or (None) those of every computer in the account."""
     region = ec2.region
-    found = [
-        Resource(region, "instance", i.instance_id, i.name, i.state)
-        for i in await instances.find_ours(ec2)
-    ]
-    for volume in await ec2.paginate("describe_volumes", "Volumes", Filters=ours_filter()):
+    filters = computer.filters() if computer else ours_filter()
+    machines = await (
+        instances.find_ours(ec2, computer) if computer else instances.find_owner_tagged(ec2)
+    )
+    found = [Resource(region, "instance", i.instance_id, i.name, i.state) for i in machines]
+    for volume in await ec2.paginate("describe_volumes", "Volumes", Filters=filters):
         name = tag_dict(volume).get(NAME_TAG, "")
         found.append(Resource(region, "volume", volume["VolumeId"], name, volume.get("State", "")))
-    groups = await ec2.paginate("describe_security_groups", "SecurityGroups", Filters=ours_filter())
+    groups = await ec2.paginate("describe_security_groups", "SecurityGroups", Filters=filters)
     found += [Resource(region, "security-group", g["GroupId"], g["GroupName"]) for g in groups]
-    pairs = await ec2.call("describe_key_pairs", Filters=ours_filter())
+    pairs = await ec2.call("describe_key_pairs", Filters=filters)
     found += [
         Resource(region, "key-pair", p["KeyName"], p["KeyName"]) for p in pairs.get("KeyPairs", [])
     ]
@@ -80,15 +87,17 @@ async def sweep_regions(
     target: AwsTarget,
     regions: list[str],
     confirm: Callable[[list[Resource]], bool],
+    computer: Computer | None,
 ) -> tuple[list[Resource], list[Resource]]:
-    """Find our resources in `regions`; remove them if `confirm(found)` says so.
+    """Find `computer`'s resources (None: every computer's) in `regions`; remove them if
+    `confirm(found)` says so.
 
     Returns (found, removed).
     """
     clients = {region: AwsClient(target, "ec2", region) for region in regions}
     found: list[Resource] = []
     for client in clients.values():
-        found += await find_tagged(client)
+        found += await find_tagged(client, computer)
     if not found or not confirm(found):
         return found, []
     removed: list[Resource] = []

@@ -6,6 +6,8 @@ from typing import Any
 
 from .account import AccountHandler
 from .catalog import ImagesHandler, InstanceTypesHandler, StatusHandler
+from .kernelspec_logos import ROUTE as KERNELSPEC_LOGO_ROUTE
+from .kernelspec_logos import MachineKernelspecLogoHandler
 from .machines import (
     MachineActionHandler,
     MachineConnectionHandler,
@@ -31,4 +33,6 @@ def api_routes() -> list[tuple[str, Any]]:
             MachineActionHandler,
         ),
         (rf"/{API_PREFIX}/machines/{MACHINE_ID}/connection", MachineConnectionHandler),
+        # Not REST: machine kernelspecs' logos, in place of jupyter_server's resource handler.
+        (KERNELSPEC_LOGO_ROUTE, MachineKernelspecLogoHandler),
     ]

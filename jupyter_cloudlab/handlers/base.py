@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from jupyter_server.base.handlers import APIHandler
@@ -10,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 from tornado import web
 
 from ..machines.orchestrator import MachineOrchestrator
+from ..models import ErrorReply
 from ..session.account_session import AccountSession
 from ..session.backend import CloudLabBackend
 from .errors import http_error
@@ -75,5 +75,16 @@ class CloudLabHandler(APIHandler):
             message = error.reason
         elif error is not None and not isinstance(error, web.HTTPError):
             message = "CloudLab hit an unexpected error; the server log has the details."
+        if self.get_status() == 405:  # RFC 9110: a 405 says which methods the resource has
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"message": message, "reason": self._reason}))
+        self.finish(ErrorReply(message=message, reason=self._reason).model_dump_json())
+
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        """The HTTP methods this handler answers (those it defines over tornado's 405)."""
+        return [
+            method
+            for method in cls.SUPPORTED_METHODS
+            if getattr(cls, method.lower()) is not getattr(web.RequestHandler, method.lower())
+        ]

@@ -7,7 +7,7 @@ the machine stops; the kernel spec manager, kernel manager and websocket connect
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from ..models import TunnelState
@@ -25,8 +25,9 @@ class MachineServer:
     """The name the user gave the machine."""
     base_url: str
     """Local end of the forward, e.g. ``http://127.0.0.1:54321`` (no trailing slash)."""
-    token: str
-    """The machine server's token. Never sent to the browser."""
+    token: str = field(repr=False)
+    """The machine server's token. Never sent to the browser, nor shown by repr (log lines,
+    tracebacks)."""
     label: str
     """Shown after kernel display names, e.g. ``g5.xlarge · A10G 24 GB``."""
 

@@ -8,13 +8,18 @@ URLs built here carry no secret, so they are safe in log lines and error message
 from __future__ import annotations
 
 import json
+import logging
+import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 from .machine_servers import MachineServer
-from .relay.upstream import HandshakeRejected, UpstreamSocket
+from .relay.upstream import HandshakeRejected, HandshakeTooLarge, UpstreamSocket
+
+log = logging.getLogger(__name__)
 
 # Timeouts (seconds). Requests cross an SSH forward to another continent at worst; a kernel start
 # may wait on a cold disk (EBS volumes restored from snapshots are slow on first read).
@@ -24,6 +29,20 @@ KERNEL_START_TIMEOUT = 120.0
 # Pings on the upstream hop find a dead forward in seconds rather than at the next TCP timeout.
 UPSTREAM_PING_INTERVAL = 15.0
 UPSTREAM_PING_TIMEOUT = 30.0
+# What a machine sends is bounded (it may be compromised): a reply past its bound is refused with
+# a sentence, and never held whole. REST replies are kernel models and lists: kilobytes.
+MAX_REPLY_BYTES = 8 * 1024 * 1024
+# A kernelspec listing is a few kB per spec (kernel.json and resource URLs); 1 MiB holds hundreds.
+MAX_SPEC_LISTING_BYTES = 1024 * 1024
+# Kernelspecs taken from one machine (a Deep Learning AMI has about ten environments).
+MAX_KERNELSPECS = 64
+# A logo is a few kB (jupyter's own are under 10 kB; a detailed SVG some tens).
+MAX_LOGO_BYTES = 512 * 1024
+# A remote kernelspec name as jupyter_client allows them ([a-z0-9._-], case-insensitive),
+# starting with a letter or digit (never "." or ".." in a URL path), and short.
+REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# The most of a machine server's error message kept for log lines and replies.
+MAX_ERROR_MESSAGE_CHARS = 500
 
 
 class MachineServerError(Exception):
@@ -64,8 +83,36 @@ class MachineServerClient:
         *parts: str,
         body: dict[str, Any] | None = None,
         timeout: float = REQUEST_TIMEOUT,
+        max_bytes: int = MAX_REPLY_BYTES,
     ) -> bytes:
+        """The reply's body. One past ``max_bytes`` is refused (502, a sentence) and not kept:
+        the bytes past the bound are dropped as they come, and the read stops at twice the bound
+        (tornado's own bound, which cuts the connection without saying why)."""
         url = self._url(*parts)
+        received = bytearray()
+        declared: list[int] = []
+        past_bound = False
+
+        def header_line(line: str) -> None:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length" and value.strip().isdigit():
+                declared.append(int(value.strip()))
+
+        def body_part(chunk: bytes) -> None:
+            nonlocal past_bound
+            if not past_bound and len(received) + len(chunk) > max_bytes:
+                past_bound = True
+                received.clear()
+            if not past_bound:
+                received.extend(chunk)
+
+        def too_large() -> MachineServerError:
+            return MachineServerError(
+                502,
+                f"{method} {url}: the machine server's reply passed {_size(max_bytes)}, "
+                "more than CloudLab reads of it",
+            )
+
         request = HTTPRequest(
             url,
             method=method,
@@ -74,18 +121,29 @@ class MachineServerClient:
             connect_timeout=CONNECT_TIMEOUT,
             request_timeout=timeout,
             follow_redirects=False,
+            header_callback=header_line,
+            streaming_callback=body_part,
         )
+        # A client of its own: tornado's shared one reads up to 100 MB of any reply (the simple
+        # client keeps no connection between requests anyway, so this costs nothing more).
+        client = SimpleAsyncHTTPClient(force_instance=True, max_body_size=2 * max_bytes)
         try:
-            response = await AsyncHTTPClient().fetch(request)
+            await client.fetch(request)
         except HTTPClientError as e:
+            if past_bound or max(declared, default=0) > max_bytes:
+                raise too_large() from e
             # 599 is tornado's code for "no response"; keep the URL (no token in it) for the log.
             message = e.message or "request failed"
-            if e.response is not None and e.response.body:
-                message = _error_message(e.response.body) or message
+            if received:
+                message = _error_message(bytes(received)) or message
             raise MachineServerError(e.code, f"{method} {url}: {message}") from e
         except OSError as e:
             raise MachineServerError(599, f"{method} {url}: {e}") from e
-        return response.body or b""
+        finally:
+            client.close()
+        if past_bound:
+            raise too_large()
+        return bytes(received)
 
     async def _json(self, method: str, *parts: str, **kwargs: Any) -> Any:
         raw = await self._request(method, *parts, **kwargs)
@@ -94,14 +152,60 @@ class MachineServerClient:
     # -- kernelspecs ----------------------------------------------------------------------------
 
     async def list_specs(self, timeout: float = REQUEST_TIMEOUT) -> dict[str, Any]:
-        """The machine server's ``/api/kernelspecs`` reply: ``{"default": ..., "kernelspecs": {...}}``."""
-        return dict(await self._json("GET", "api", "kernelspecs", timeout=timeout))
+        """The machine server's ``/api/kernelspecs`` reply, checked: ``{"default": ...,
+        "kernelspecs": {name: model}}`` with at most ``MAX_KERNELSPECS`` models (dicts with a
+        ``spec`` dict), each under a safe name (``REMOTE_NAME``); the others are left out with
+        a warning. A reply past ``MAX_SPEC_LISTING_BYTES`` or of another shape is refused (502).
+        """
+        reply = await self._json(
+            "GET", "api", "kernelspecs", timeout=timeout, max_bytes=MAX_SPEC_LISTING_BYTES
+        )
+        specs = reply.get("kernelspecs") if isinstance(reply, dict) else None
+        if not isinstance(specs, dict):
+            raise MachineServerError(
+                502, f"GET {self._url('api', 'kernelspecs')}: not a kernelspec listing"
+            )
+        machine_id = self.machine_server.machine_id
+        valid = {
+            name: model
+            for name, model in specs.items()
+            if isinstance(name, str)
+            and REMOTE_NAME.fullmatch(name)
+            and isinstance(model, dict)
+            and isinstance(model.get("spec"), dict)
+        }
+        if len(valid) < len(specs):
+            log.warning(
+                "Machine %s: %d kernelspec(s) left out: a name outside [A-Za-z0-9._-] (at most "
+                "64 characters) or not a kernelspec.",
+                machine_id,
+                len(specs) - len(valid),
+            )
+        if len(valid) > MAX_KERNELSPECS:
+            log.warning(
+                "Machine %s lists %d kernelspecs; CloudLab takes the first %d by name.",
+                machine_id,
+                len(valid),
+                MAX_KERNELSPECS,
+            )
+            valid = {name: valid[name] for name in sorted(valid)[:MAX_KERNELSPECS]}
+        default = reply.get("default")
+        return {
+            "default": default if isinstance(default, str) and default in valid else None,
+            "kernelspecs": valid,
+        }
 
-    async def get_spec_resource(self, remote_name: str, path: str) -> bytes | None:
-        """A kernelspec resource file (logo), or None when the machine server has none by that name."""
-        parts = [p for p in path.split("/") if p and p not in (".", "..")]
+    async def get_spec_resource(
+        self, remote_name: str, filename: str, max_bytes: int = MAX_LOGO_BYTES
+    ) -> bytes | None:
+        """A kernelspec resource file (a logo: one file name, no folders), or None when the machine
+        server has none by that name. One past ``max_bytes`` is refused (MachineServerError 502)."""
+        if not REMOTE_NAME.fullmatch(remote_name) or not REMOTE_NAME.fullmatch(filename):
+            return None
         try:
-            return await self._request("GET", "kernelspecs", remote_name, *parts)
+            return await self._request(
+                "GET", "kernelspecs", remote_name, filename, max_bytes=max_bytes
+            )
         except MachineServerError as e:
             if e.status_code == 404:
                 return None
@@ -183,6 +287,8 @@ class MachineServerClient:
         except HandshakeRejected as e:
             message = _error_message(e.body) or f"HTTP {e.status_code}"
             raise MachineServerError(e.status_code, f"websocket {url}: {message}") from e
+        except HandshakeTooLarge as e:
+            raise MachineServerError(502, f"websocket {url}: {e}") from e
         except (OSError, TimeoutError) as e:
             raise MachineServerError(599, f"websocket {url}: {e or 'timed out'}") from e
 
@@ -195,5 +301,10 @@ def _error_message(body: bytes) -> str | None:
         return None
     if isinstance(data, dict):
         message = data.get("message") or data.get("reason")
-        return str(message) if message else None
+        return str(message)[:MAX_ERROR_MESSAGE_CHARS] if message else None
     return None
+
+
+def _size(limit: int) -> str:
+    """``8 MiB``, ``512 KiB``: a bound as a sentence says it."""
+    return f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit // 1024} KiB"

@@ -7,16 +7,25 @@ kernelspec handlers pass through as they are (see ``is_kernelspec_model`` there)
 
 Listing refreshes every machine's list (in parallel, bounded by a timeout); a machine that fails
 contributes nothing and logs a warning, so one dead tunnel never breaks the launcher.
+
+A machine may be compromised, and what it sends is served from the local origin: its listing is
+bounded and checked (server_client.py), display names are plain text of bounded length, and of
+its resources only the logos are listed and served (``machine_logo``): PNG or SVG by their
+bytes, under ``MAX_LOGO_BYTES``. The extension's own handler serves them with an image type,
+``nosniff`` and a sandboxing CSP (handlers/kernelspec_logos.py); jupyter_server's resource
+handler, which picks a type by extension, gets the PNGs only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 from typing import Any
 
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_server.utils import url_path_join
+from tornado import web
 from traitlets import Float, Instance, default, observe
 
 from .machine_servers import (
@@ -28,6 +37,23 @@ from .machine_servers import (
 from .server_client import MachineServerClient, MachineServerError
 
 SPEC_LIST_TIMEOUT = 10.0
+# The logos a kernelspec may have (jupyter_client's names): file name -> resource key, type.
+LOGOS = {
+    "logo-32x32.png": ("logo-32x32", "image/png"),
+    "logo-64x64.png": ("logo-64x64", "image/png"),
+    "logo-svg.svg": ("logo-svg", "image/svg+xml"),
+}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# An SVG document: optional BOM, XML declaration, comments and doctype, then the <svg> element.
+SVG_START = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*"
+    rb"(?:<!DOCTYPE\s+svg[^>]*>\s*)?(?:<!--.*?-->\s*)*<svg[\s>]",
+    re.DOTALL | re.IGNORECASE,
+)
+SVG_SCAN_BYTES = 16 * 1024
+# A display name is one line of a launcher card: longer ones are cut.
+MAX_DISPLAY_NAME_CHARS = 100
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class CloudLabKernelSpecManager(KernelSpecManager):
@@ -110,10 +136,12 @@ class CloudLabKernelSpecManager(KernelSpecManager):
         local_name = machine_kernel_name(machine_server.machine_id, remote_name)
         spec = dict(model["spec"])
         parts = [
-            spec.get("display_name") or remote_name,
+            _plain_text(spec.get("display_name")) or remote_name,
             machine_server.machine_name,
             machine_server.label,
         ]
+        if not isinstance(spec.get("language"), str) or len(spec["language"]) > 64:
+            spec["language"] = ""
         spec["display_name"] = " · ".join(p for p in parts if p)
         metadata = dict(spec.get("metadata") or {})
         metadata["cloudlab"] = {
@@ -124,10 +152,14 @@ class CloudLabKernelSpecManager(KernelSpecManager):
         }
         spec["metadata"] = metadata
         base_url = getattr(self.parent, "base_url", "/") or "/"
+        # Only the logos the machine lists, under their usual names: no kernel.js or kernel.css
+        # (script and style from the machine), no other file.
+        listed = model.get("resources")
+        listed = listed if isinstance(listed, dict) else {}
         resources: dict[str, str] = {}
-        for key, url in (model.get("resources") or {}).items():
-            filename = str(url).rstrip("/").rsplit("/", 1)[-1]
-            if filename:
+        for filename, (key, _type) in LOGOS.items():
+            url = listed.get(key)
+            if isinstance(url, str) and url.rstrip("/").rsplit("/", 1)[-1] == filename:
                 resources[key] = url_path_join(base_url, "kernelspecs", local_name, filename)
         return {"name": local_name, "spec": spec, "resources": resources}
 
@@ -160,22 +192,53 @@ class CloudLabKernelSpecManager(KernelSpecManager):
         return model
 
     async def get_kernel_spec_resource(self, kernel_name: str, path: str) -> bytes | None:
-        """Serve a kernelspec's logo: from the machine for machine specs, from disk for local.
+        """Serve a kernelspec's resource for jupyter_server's handler: from disk for local specs,
+        and of a machine's only its PNG logos (that handler picks the type by extension and sends
+        no CSP; the extension's own handler serves every machine logo, see ``machine_logo``).
 
         jupyter_server's resource handler prefers this hook when present; answering local files
         here too keeps it from logging a fallback warning on every local logo.
         """
-        parsed = parse_machine_kernel_name(kernel_name)
-        if parsed is None:
+        if parse_machine_kernel_name(kernel_name) is None:
             return await asyncio.to_thread(self._local_resource, kernel_name, path)
+        logo = await self.machine_logo(kernel_name, path)
+        if logo is None or logo[1] != "image/png":
+            # Not None: jupyter_server would then look for the spec's files on this disk.
+            raise web.HTTPError(404, "No such logo of a machine kernelspec")
+        return logo[0]
+
+    async def machine_logo(self, kernel_name: str, filename: str) -> tuple[bytes, str] | None:
+        """A machine kernelspec's logo and its image type: only one the spec lists (``LOGOS``),
+        whose bytes are PNG or SVG as its name says, under the size bound; else None."""
+        parsed = parse_machine_kernel_name(kernel_name)
+        if parsed is None or filename not in LOGOS:
+            return None
+        key, content_type = LOGOS[filename]
+        model = self._machine_specs.get(parsed[0], {}).get(kernel_name)
         machine_server = self.machine_servers.get(parsed[0])
-        if machine_server is None:
+        if model is None or key not in model["resources"] or machine_server is None:
             return None
         try:
-            return await MachineServerClient(machine_server).get_spec_resource(parsed[1], path)
+            data = await MachineServerClient(machine_server).get_spec_resource(parsed[1], filename)
         except MachineServerError as e:
-            self.log.warning("Kernelspec resource %s/%s unavailable: %s", kernel_name, path, e)
+            self.log.warning("Kernelspec logo %s/%s unavailable: %s", kernel_name, filename, e)
             return None
+        if data is None:
+            return None
+        looks_right = (
+            data.startswith(PNG_SIGNATURE)
+            if content_type == "image/png"
+            else SVG_START.match(data[:SVG_SCAN_BYTES]) is not None
+        )
+        if not looks_right:
+            self.log.warning(
+                "Kernelspec logo %s/%s refused: its bytes are not a %s image",
+                kernel_name,
+                filename,
+                content_type.split("/")[1].split("+")[0].upper(),
+            )
+            return None
+        return data, content_type
 
     def _local_resource(self, kernel_name: str, path: str) -> bytes | None:
         try:
@@ -187,3 +250,13 @@ class CloudLabKernelSpecManager(KernelSpecManager):
             return None
         with open(full, "rb") as f:
             return f.read()
+
+
+def _plain_text(value: Any) -> str:
+    """A display name from a machine as one line of plain text, at most MAX_DISPLAY_NAME_CHARS."""
+    if not isinstance(value, str):
+        return ""
+    text = " ".join(_CONTROL_CHARS.sub(" ", value).split())
+    if len(text) > MAX_DISPLAY_NAME_CHARS:
+        text = text[: MAX_DISPLAY_NAME_CHARS - 1].rstrip() + "…"
+    return text

@@ -18,7 +18,8 @@ with:
   the bound, output messages (stream, display, results) are dropped while status and replies are
   kept (small, and the frontend needs them); on replay the client first gets a stderr message, in
   the cell that printed, saying how much was dropped. And kernel activity for the culler read
-  from headers only (cloudlab_activity).
+  from headers only (cloudlab_activity). And kernels start without the server's token in their
+  environment (``KERNEL_ENV_HIDDEN``): ``!env`` in a notebook would put it in the saved file.
 
 ``server_config()`` (used on the local side) gives the server config that turns them on.
 """
@@ -26,6 +27,7 @@ with:
 from __future__ import annotations
 
 import json
+import os
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
@@ -53,6 +55,15 @@ DEFAULT_OFFLINE_BUFFER_BYTES = 64 * 1024 * 1024
 DROPPABLE = {"stream", "display_data", "update_display_data", "execute_result", "execute_input"}
 DEFAULT_RESUME_BUFFER_BYTES = 32 * 1024 * 1024
 RESUME_MAX_SESSIONS = 4  # sessions (browser tabs) remembered per kernel
+# The server's own secret (or where to read it), never passed on to a kernel it starts.
+KERNEL_ENV_HIDDEN = ("JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE")
+
+
+def kernel_env(env: dict[str, str] | None) -> dict[str, str]:
+    """The environment a kernel starts with: the one given (else the server's), less
+    ``KERNEL_ENV_HIDDEN``."""
+    base = os.environ if env is None else env
+    return {key: value for key, value in base.items() if key not in KERNEL_ENV_HIDDEN}
 
 
 class ResumingConnection(ZMQChannelsWebsocketConnection):
@@ -198,6 +209,13 @@ class BufferingKernelManager(AsyncMappingKernelManager):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._sent_logs: dict[str, OrderedDict[str, SentLog]] = {}
+
+    async def start_kernel(  # type: ignore[override]
+        self, *, kernel_id: str | None = None, path: Any = None, **kwargs: Any
+    ) -> str:
+        """Start a kernel whose environment lacks the server's token (restarts reuse it)."""
+        kwargs["env"] = kernel_env(kwargs.get("env"))
+        return str(await super().start_kernel(kernel_id=kernel_id, path=path, **kwargs))
 
     def sent_log(self, kernel_id: str, session_key: str, protocol: str | None) -> SentLog | None:
         """The log of what was sent to this kernel + session (a new one for a new session or a

@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -154,8 +155,42 @@ def env_signature(python: Path) -> list[float]:
         return []
 
 
+def trusted(path: Path) -> bool:
+    """Whether only root and this user can change what runs at ``path``: the file and every
+    folder above it, on the way there (symlinks as they are) and after resolving symlinks, are
+    owned by root or us and writable by no group or other user. A group- or world-writable
+    folder with the sticky bit (/tmp) is allowed above: others can't rename or replace what we
+    own in it."""
+    owners = (0, os.geteuid())
+
+    def safe(entry: str, must_not_be_writable: bool) -> bool:
+        info = os.lstat(entry)
+        if info.st_uid not in owners:
+            return False
+        if stat.S_ISLNK(info.st_mode) or not info.st_mode & 0o022:
+            return True
+        return (
+            not must_not_be_writable
+            and stat.S_ISDIR(info.st_mode)
+            and bool(info.st_mode & stat.S_ISVTX)
+        )
+
+    try:
+        for chain in (Path(os.path.abspath(path)), Path(os.path.realpath(path))):
+            if not safe(str(chain), must_not_be_writable=True):
+                return False
+            if not all(safe(str(folder), must_not_be_writable=False) for folder in chain.parents):
+                return False
+    except OSError:
+        return False
+    return True
+
+
 def find_envs(roots: list[str], server_python: str, cached: dict) -> dict:
-    """Environments under the roots whose bin/python imports ipykernel (results cached)."""
+    """Environments under the roots whose bin/python imports ipykernel (results cached).
+
+    Only trusted ones (``trusted``) are even probed: the bootstrap and the kernels run that
+    python, so one that another user of the machine could replace is left out."""
     found = {}
     for root in roots:
         try:
@@ -165,6 +200,9 @@ def find_envs(roots: list[str], server_python: str, cached: dict) -> dict:
         for env_dir in children:
             python = env_dir / "bin" / "python"
             if str(python) == server_python or not os.access(python, os.X_OK):
+                continue
+            if not trusted(python):
+                print(f"CloudLab: {python} left out: another user could change it", file=sys.stderr)
                 continue
             signature = env_signature(python)
             entry = cached.get(str(python))
@@ -225,13 +263,20 @@ def finish_gpu_probe(probes: list[subprocess.Popen[str]] | None) -> dict | None:
     return {"query": outputs[0], "header": outputs[1]}
 
 
+TOKEN_FILE = STATE / "token"
+
+
 def read_token() -> str:
-    path = STATE / "token"
-    if not path.exists() or not path.read_text().strip():
+    """The machine server's token, from ~/.cloudlab/token (0600; made on first use). The server
+    reads it there too (JUPYTER_TOKEN_FILE), as it is: no whitespace around it."""
+    path = TOKEN_FILE
+    token = path.read_text().strip() if path.exists() else ""
+    if not token or path.read_text() != token:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    return path.read_text().strip()
+            handle.write(token or secrets.token_hex(32))
+    os.chmod(path, 0o600)
+    return path.read_text()
 
 
 # ---- server tuning sent by the local side (remote/cloudlab_server.py) ----
@@ -281,10 +326,12 @@ def server_argv(python: str, port: int, tuning: dict | None = None) -> list[str]
     ]
 
 
-def server_env(token: str) -> dict[str, str]:
-    # The token travels in the environment, never in argv (visible to every user in ps).
+def server_env() -> dict[str, str]:
+    # The token is read from its 0600 file: never in argv (visible to every user in ps), nor in
+    # the environment, which every kernel and terminal of the server inherits (`!env` in a
+    # notebook would save it). The server's kernel manager leaves these out of kernels' too.
     return {
-        "JUPYTER_TOKEN": token,
+        "JUPYTER_TOKEN_FILE": str(TOKEN_FILE),
         "JUPYTER_PATH": str(STATE / "jupyter"),
         "PYTHONPATH": str(SERVER_LIB),  # the uploaded server module
     }
@@ -333,7 +380,7 @@ def main(argv: list[str]) -> int:
         port = pick_port(port)
         log = STATE / "gateway.log"
         tuning = write_server_tuning(options)
-        command, env = server_argv(python, port, tuning), server_env(token)
+        command, env = server_argv(python, port, tuning), server_env()
         process = None
         if use_systemd:
             unit = start_systemd(command, env, log)

@@ -21,6 +21,9 @@ STATE = Path.home() / ".cloudlab"
 SANDBOX_MARKER = "CLOUDLAB_SANDBOX_MACHINE"
 READY_TIMEOUT_S = 120.0
 TAIL_LINES = 20
+# Not passed on from the bootstrap's own environment: jupyter_server would take a JUPYTER_TOKEN
+# there over the token file (and pass it on to every kernel).
+NOT_INHERITED = ("JUPYTER_TOKEN",)
 
 
 class StepFailed(Exception):
@@ -167,7 +170,7 @@ def start_setsid(argv: list[str], env: dict[str, str], log: Path) -> subprocess.
     with open(log, "ab") as out:
         process = subprocess.Popen(
             argv,
-            env={**os.environ, **env},
+            env={**{k: v for k, v in os.environ.items() if k not in NOT_INHERITED}, **env},
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

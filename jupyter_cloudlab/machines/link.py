@@ -17,7 +17,7 @@ from ..cloud.network import MachineNetwork
 from ..models import TunnelState
 from ..ssh.bootstrap import BootstrapOptions, BootstrapResult, bootstrap, fetch_server_log
 from ..ssh.connection import SSHTarget, SSHUnreachable, connect
-from ..ssh.host_keys import HostKeyStore
+from ..ssh.host_keys import HostKeyStore, HostKeyUnverified, console_fingerprints
 from ..ssh.openssh_forward import OpenSSHForwarding
 from ..ssh.tunnel import MachineGone, StateListener, Tunnel
 from .store import MachineStore
@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 SSH_READY_TIMEOUT_SECONDS = 300  # sshd on a fresh EC2 instance answers within a minute or two
 SSH_RETRY_SECONDS = 1.0
 DESCRIBE_EVERY_SECONDS = 15.0
+# Until a host key is pinned for the instance, a first connection waits for its console to show
+# cloud-init's fingerprint block (on EC2 within a couple of minutes of boot), reading it every
+# few seconds; past the bound it is refused rather than trusting whatever key answers.
+CONSOLE_FINGERPRINTS_WAIT_SECONDS = 360.0
+CONSOLE_READ_EVERY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -54,10 +59,14 @@ class MachineLink:
         instance_id: str,
         on_phase: Callable[[str], None],
         on_tunnel_state: StateListener,
+        console_wait_seconds: float = CONSOLE_FINGERPRINTS_WAIT_SECONDS,
+        console_read_every_seconds: float = CONSOLE_READ_EVERY_SECONDS,
     ) -> None:
         self._context = context
         self._instance_id = instance_id
         self._on_phase = on_phase
+        self._console_wait_seconds = console_wait_seconds
+        self._console_read_every_seconds = console_read_every_seconds
         self.address: str | None = None
         self.bootstrapped: BootstrapResult | None = None
         self.timings: dict[str, float] = {}
@@ -128,12 +137,12 @@ class MachineLink:
             # The address is re-read from EC2 (it changes after stop/start), but not at every
             # try: a long outage retries each second and must not flood the API.
             if time.monotonic() - described_at > DESCRIBE_EVERY_SECONDS:
-                info = await instances.describe(self._context.ec2, self._instance_id)
-                if info.state not in ("pending", "running"):
-                    raise MachineGone(f"{self._instance_id} is {info.state}")
+                info = await self._describe_running()
                 host, port = await self._context.network.ssh_endpoint(info)
                 self.address = f"{host}:{port}"
-                console = await self._context.network.console_output(self._instance_id)
+                waiting_since = time.monotonic()
+                console = await self._console_to_trust()
+                deadline += time.monotonic() - waiting_since  # SSH's time starts after it
                 target = SSHTarget(self._instance_id, host, port, info.ssh_user)
                 described_at = time.monotonic()
             try:
@@ -144,6 +153,39 @@ class MachineLink:
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(SSH_RETRY_SECONDS)
+
+    async def _describe_running(self) -> instances.InstanceInfo:
+        info = await instances.describe(self._context.ec2, self._instance_id)
+        if info.state not in ("pending", "running"):
+            raise MachineGone(f"{self._instance_id} is {info.state}")
+        return info
+
+    async def _console_to_trust(self) -> str:
+        """The console output; while no host key is pinned, one that shows its fingerprints.
+
+        Re-read every few seconds (the instance's state less often) until cloud-init's block
+        appears; past the bound the connection is refused (HostKeyUnverified says what to do).
+        """
+        network, host_keys = self._context.network, self._context.host_keys
+
+        def vouched(console: str) -> bool:
+            return host_keys.knows(self._instance_id) or bool(console_fingerprints(console))
+
+        give_up = time.monotonic() + self._console_wait_seconds
+        described_at = time.monotonic()
+        console = await network.console_output(self._instance_id)
+        if not vouched(console):
+            log.info("%s: waiting for its console to show its host keys", self._instance_id)
+        while not vouched(console):
+            remaining = give_up - time.monotonic()
+            if remaining <= 0:
+                raise HostKeyUnverified(self._instance_id, self._console_wait_seconds)
+            await asyncio.sleep(min(self._console_read_every_seconds, remaining))
+            if time.monotonic() - described_at > DESCRIBE_EVERY_SECONDS:
+                await self._describe_running()
+                described_at = time.monotonic()
+            console = await network.console_output(self._instance_id)
+        return console
 
 
 class StoredAddressNetwork:
@@ -178,6 +220,8 @@ async def read_server_log(
         raise MachineGone(f"{instance_id} is {info.state}: start it to read its logs.")
     host, port = await network.ssh_endpoint(info)
     console = await network.console_output(instance_id)
+    if not host_keys.knows(instance_id) and not console_fingerprints(console):
+        raise HostKeyUnverified(instance_id)  # never pin a first key blindly
     target = SSHTarget(instance_id, host, port, info.ssh_user)
     connection = await connect(target, client_key, host_keys, console)
     try:

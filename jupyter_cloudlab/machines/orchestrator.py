@@ -18,6 +18,7 @@ from ..cloud import access, catalog, instances
 from ..cloud.aws_client import AwsClient
 from ..cloud.errors import CloudError
 from ..cloud.regions import RegionClients
+from ..cloud.tags import Computer, Owner, owner_for
 from ..errors import CloudLabError, ErrorKind
 from ..kernels.machine_servers import MachineServerRegistry
 from ..models import LaunchRequest, Machine, MachineAction, MachineState, TunnelState
@@ -61,7 +62,10 @@ class MachineOrchestrator:
         self._ssh_from_cidr = ssh_from_cidr
         self._detect_cidr = detect_cidr
         self._public_key = public_key_line(context.client_key)
-        self._security_group = access.security_group_name(self._public_key)
+        # Whose machines these are: this computer's, named by its SSH key (see cloud/tags.py).
+        self._computer = Computer.of(self._public_key)
+        self._security_group = self._computer.security_group_name
+        self._owner: Owner | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._connector = MachineConnector(
             context,
@@ -140,7 +144,8 @@ class MachineOrchestrator:
 
     # ---- lifecycle of the service --------------------------------------------------------
     async def reconcile(self) -> None:
-        """Rebuild state from our tagged instances; reconnect to the running ones."""
+        """Rebuild state from this computer's machines (our tags AND our key pair, see
+        `instances.find_ours`); reconnect to the running ones."""
         last_known = self._book.cached()
         cached = {m.instance_id: m for m in last_known if m.instance_id}
         # A region where we know a machine stays watched, even once the settings name another.
@@ -148,7 +153,7 @@ class MachineOrchestrator:
         found = [
             (region, info)
             for region in regions
-            for info in await instances.find_ours(self._regions.get(region))
+            for info in await instances.find_ours(self._regions.get(region), self._computer)
         ]
         for region, info in found:
             known = cached.get(info.instance_id)
@@ -199,10 +204,13 @@ class MachineOrchestrator:
     ) -> None:
         machine = self.get(machine_id)
         try:
-            key_name = await access.ensure_key_pair(self._cloud(machine_id), self._public_key)
+            owner = await self._owner_of()
+            key_name = await access.ensure_key_pair(
+                self._cloud(machine_id), self._public_key, owner
+            )
             cidr = self._ssh_from_cidr or await self._detect_cidr()
             group_id = await access.ensure_security_group(
-                self._cloud(machine_id), cidr, self._security_group
+                self._cloud(machine_id), cidr, self._security_group, owner
             )
             info = await instances.launch(
                 self._cloud(machine_id),
@@ -219,13 +227,14 @@ class MachineOrchestrator:
                     spot=request.spot,
                     spot_persistent=request.spot and request.spot_persistent,
                     root_device_name=root_device,
+                    owner=owner,
                 ),
             )
         except Exception as error:
             # Nothing is left behind (no security group or key pair that no machine uses),
             # and only then is the failure shown.
             with contextlib.suppress(CloudError):
-                await access.release_unused(self._cloud(machine_id))
+                await access.release_unused(self._cloud(machine_id), self._computer)
             self._book.fail(machine_id, error)
             return
         self._book.update(machine_id, instance_id=info.instance_id)
@@ -241,7 +250,7 @@ class MachineOrchestrator:
             await self._connector.disconnect(machine_id)
             with contextlib.suppress(CloudError):
                 await instances.terminate(self._cloud(machine_id), info.instance_id)
-                await access.release_unused(self._cloud(machine_id))
+                await access.release_unused(self._cloud(machine_id), self._computer)
 
     async def _connect_flow(self, machine_id: str) -> None:
         try:
@@ -265,13 +274,15 @@ class MachineOrchestrator:
         opening = any(m.state in (S.requesting, S.starting) for m in self._book.all())
         with contextlib.suppress(CloudError):
             if not opening:
-                await access.close_when_idle(self._cloud(machine_id), self._security_group)
+                await access.close_when_idle(self._cloud(machine_id), self._computer)
 
     async def _start_flow(self, machine_id: str) -> None:
         try:
             # SSH from this computer's address of now (it may have changed since the launch).
             cidr = self._ssh_from_cidr or await self._detect_cidr()
-            await access.ensure_security_group(self._cloud(machine_id), cidr, self._security_group)
+            await access.ensure_security_group(
+                self._cloud(machine_id), cidr, self._security_group, await self._owner_of()
+            )
             await instances.start(self._cloud(machine_id), self._instance_id(machine_id))
             await self._connector.connect(machine_id)
         except asyncio.CancelledError:
@@ -314,7 +325,7 @@ class MachineOrchestrator:
                 self._book.fail(machine_id, error)
                 return
             with contextlib.suppress(CloudError):
-                await access.release_unused(self._cloud(machine_id))
+                await access.release_unused(self._cloud(machine_id), self._computer)
         self._book.set_state(machine_id, S.terminated)
         self._book.remove(machine_id)
 
@@ -342,6 +353,15 @@ class MachineOrchestrator:
                 self._tasks.pop(machine_id, None) if self._tasks.get(machine_id) is t else None
             )
         )
+
+    async def _owner_of(self) -> Owner:
+        """This computer and the AWS principal of this session (kept once AWS has said)."""
+        if self._owner is not None:
+            return self._owner
+        owner = await owner_for(self._ec2, self._computer)
+        if owner.principal is not None:
+            self._owner = owner
+        return owner
 
     def _cloud(self, machine_id: str) -> AwsClient:
         """The EC2 client of the machine's region (the home region's once it is forgotten)."""

@@ -1,7 +1,9 @@
 """Makes moto's instances real: powers a local SSH machine on and off as their state changes.
 
 It watches the EC2 API like any client would, so the code under test drives machines only
-through EC2 calls, as it does on AWS.
+through EC2 calls, as it does on AWS. It powers on only instances of ours: our owner tag, and a
+key pair of ours (our name prefix and our owner tag); any other stays off, with a warning, so an
+instance made by someone else never becomes a shell on this computer that trusts their key.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Any
 
+from ..cloud.access import KEY_PAIR_PREFIX
 from ..cloud.aws_client import AwsClient
 from ..cloud.errors import CloudError
-from ..cloud.tags import SSH_USER_TAG, tag_dict
+from ..cloud.tags import OWNER_TAG, OWNER_VALUE, SSH_USER_TAG, tag_dict
 from .machine_host import MachineHost, PoweredMachine
 
 # Fast while something changes (moto moves stopping -> stopped on a later read), else a slow
@@ -33,6 +37,8 @@ class Hypervisor:
         self._reboots = reboots
         self._powered: dict[str, PoweredMachine] = {}
         self._destroyed: set[str] = set()
+        self._refused: set[str] = set()
+        """Running instances left off (not ours); looked at again once they stop."""
         self._changed = asyncio.Event()
         self._nudged = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -87,11 +93,17 @@ class Hypervisor:
         for raw in (i for r in reservations for i in r["Instances"]):
             instance_id, state = raw["InstanceId"], raw["State"]["Name"]
             if state == "running" and instance_id not in self._powered:
+                if instance_id in self._refused:
+                    continue
+                key = await self._our_key(raw)
+                if key is None:
+                    self._refused.add(instance_id)
+                    continue
                 user = tag_dict(raw).get(SSH_USER_TAG, "ubuntu")
-                key = await self._authorized_key(raw.get("KeyName"))
                 self._powered[instance_id] = await self._host.power_on(instance_id, user, key)
                 self._changed.set()
             elif state in ("stopping", "stopped", "shutting-down", "terminated"):
+                self._refused.discard(instance_id)
                 if self._powered.pop(instance_id, None) is not None:
                     await self._host.power_off(instance_id)
                     self._changed.set()
@@ -99,13 +111,35 @@ class Hypervisor:
                     self._host.destroy(instance_id)
                     self._destroyed.add(instance_id)
 
-    async def _authorized_key(self, key_name: str | None) -> str:
-        if not key_name:
-            return ""
-        reply = await self._ec2.call(
-            "describe_key_pairs", KeyNames=[key_name], IncludePublicKey=True
-        )
-        return str(reply["KeyPairs"][0].get("PublicKey", "")).strip()
+    async def _our_key(self, raw: dict[str, Any]) -> str | None:
+        """The public key of the instance's key pair when instance and key pair are ours; else
+        None, and a warning says why the instance stays off."""
+        instance_id, key_name = raw["InstanceId"], str(raw.get("KeyName") or "")
+        why = ""
+        pairs: list[dict[str, Any]] = []
+        if tag_dict(raw).get(OWNER_TAG) != OWNER_VALUE:
+            why = f"it lacks our tag {OWNER_TAG}={OWNER_VALUE}"
+        elif not key_name.startswith(KEY_PAIR_PREFIX):
+            why = f"its key pair {key_name or '(none)'} is not one of ours"
+        else:
+            try:
+                reply = await self._ec2.call(
+                    "describe_key_pairs", KeyNames=[key_name], IncludePublicKey=True
+                )
+                pairs = reply.get("KeyPairs", [])
+            except CloudError as error:
+                if not (error.code or "").startswith("InvalidKeyPair"):
+                    raise  # not an answer: the next round looks again
+            if not pairs:
+                why = f"its key pair {key_name} does not exist"
+            elif tag_dict(pairs[0]).get(OWNER_TAG) != OWNER_VALUE:
+                why = f"its key pair {key_name} lacks our tag {OWNER_TAG}={OWNER_VALUE}"
+        key = str(pairs[0].get("PublicKey", "")).strip() if pairs and not why else ""
+        if not key:
+            why = why or f"its key pair {key_name} holds no public key"
+            log.warning("Sandbox machine %s stays powered off: %s.", instance_id, why)
+            return None
+        return key
 
     async def close(self) -> None:
         if self._task is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sys
-import urllib.request
 from pathlib import Path
 
 from ..cloud.aws_client import AwsClient, AwsTarget
@@ -13,7 +12,7 @@ from ..cloud.instances import InstanceInfo
 from ..data_folder import DataFolder
 from ..errors import CloudLabError, ErrorKind
 from ..json_files import read_json, write_json
-from .ec2_endpoint import Ec2Endpoint
+from .ec2_endpoint import Ec2Endpoint, call_moto_api
 from .hypervisor import Hypervisor
 from .machine_disk import kill_marked
 from .machine_host import MachineHost
@@ -46,13 +45,15 @@ def read_endpoint_file(folder: DataFolder) -> AwsTarget | None:
     return AwsTarget(**found) if found else None
 
 
-def _answers(url: str | None) -> bool:
-    if not url:
+def _answers(previous: AwsTarget) -> bool:
+    """Whether the sandbox of that endpoint file still runs (it answers requests signed with
+    its own credentials, and only those)."""
+    if not previous.endpoint_url:
         return False
     try:
-        with urllib.request.urlopen(f"{url}/moto-api/", timeout=10):
-            return True
-    except OSError:
+        call_moto_api(previous, "/moto-api/", method="GET")
+        return True
+    except (OSError, ValueError):
         return False
 
 
@@ -80,6 +81,10 @@ class Sandbox:
         return self._endpoint.url
 
     async def start(self) -> AwsTarget:
+        # Ours alone: it holds the endpoint's credentials and the machines' host keys.
+        folder = self._folder.sandbox.folder
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)
         await asyncio.to_thread(self._clear_leftovers)
         target = await self._endpoint.start()
         host = make_host(self._ssh_server, self.machines_dir)
@@ -87,7 +92,8 @@ class Sandbox:
         self._hypervisor.start()
         self._endpoint.signals.on_instance_change(self._hypervisor.nudge)
         self.network = SandboxNetwork(self._hypervisor, self.machines_dir)
-        # So `jupyter cloudlab` in a terminal reaches this sandbox (fake keys, loopback only).
+        # So `jupyter cloudlab` in a terminal reaches this sandbox. The file holds the endpoint's
+        # secret (0600, in the 0700 folder): never logged, never in a REST reply.
         write_json(self._folder.sandbox_endpoint, vars(target))
         return target
 
@@ -97,7 +103,7 @@ class Sandbox:
         Their instances died with that server's in-memory EC2, so nothing else can reach them.
         """
         previous = read_endpoint_file(self._folder)
-        if previous is not None and _answers(previous.endpoint_url):
+        if previous is not None and _answers(previous):
             raise CloudLabError(
                 "Another JupyterLab on this computer runs the CloudLab sandbox with the same data "
                 f"folder ({self._folder.root}): stop it first.",

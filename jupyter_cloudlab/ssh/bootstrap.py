@@ -20,6 +20,15 @@ from .gpu import MachineGpu, parse_nvidia_smi
 
 BOOTSTRAP_TIMEOUT_SECONDS = 900  # a fresh machine may pip-install jupyter_server
 STDERR_TAIL_LINES = 20
+# What a machine prints is read with bounds (it may be compromised). The bootstrap prints one
+# result line (kernelspec names, nvidia-smi's table: kilobytes); past this it is stopped.
+MAX_STDOUT_BYTES = 1024 * 1024
+# Of its stderr only the end is used (the failure's last lines), and each at most this long.
+STDERR_TAIL_BYTES = 64 * 1024
+MAX_TAIL_LINE_CHARS = 500
+READ_CHUNK_BYTES = 64 * 1024
+# The machine server log fetched for `jupyter cloudlab logs`: its last lines, at most this much.
+MAX_LOG_BYTES = 1024 * 1024
 NEED_WHEELHOUSE_EXIT = 10
 DEFAULT_ENV_ROOTS = ("/opt/conda/envs", "/opt")
 """Where Deep Learning AMIs keep their framework environments (conda envs; /opt/pytorch)."""
@@ -27,6 +36,65 @@ DEFAULT_ENV_ROOTS = ("/opt/conda/envs", "/opt")
 
 class BootstrapFailed(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class _Ran:
+    exit_status: int | None
+    stdout: str
+    stderr_tail: str
+    """The last STDERR_TAIL_LINES lines of stderr, each cut to MAX_TAIL_LINE_CHARS."""
+
+
+async def _run_bounded(
+    connection: asyncssh.SSHClientConnection,
+    command: str,
+    what: str,
+    timeout: float,
+    input: bytes | None = None,
+    max_stdout: int = MAX_STDOUT_BYTES,
+) -> _Ran:
+    """Run ``command`` on the machine reading at most ``max_stdout`` bytes of its stdout (past
+    that it is stopped: BootstrapFailed) and keeping only the end of its stderr."""
+    stdout, stderr = bytearray(), bytearray()
+
+    async def read_stdout(process: asyncssh.SSHClientProcess[bytes]) -> None:
+        while chunk := await process.stdout.read(READ_CHUNK_BYTES):
+            stdout.extend(chunk)
+            if len(stdout) > max_stdout:
+                raise BootstrapFailed(
+                    f"{what} printed more than {max_stdout // (1024 * 1024)} MiB on the machine, "
+                    "far more than it ever needs to; it was stopped. Check the machine's shell "
+                    "startup files and Python for what prints."
+                )
+
+    async def read_stderr(process: asyncssh.SSHClientProcess[bytes]) -> None:
+        while chunk := await process.stderr.read(READ_CHUNK_BYTES):
+            stderr.extend(chunk)
+            del stderr[:-STDERR_TAIL_BYTES]
+
+    async def run() -> int | None:
+        async with connection.create_process(command, input=input, encoding=None) as process:
+            readers = [
+                asyncio.ensure_future(read_stdout(process)),
+                asyncio.ensure_future(read_stderr(process)),
+            ]
+            try:
+                await asyncio.gather(*readers)
+            finally:
+                for reader in readers:
+                    reader.cancel()
+            return (await process.wait()).exit_status
+
+    try:
+        exit_status = await asyncio.wait_for(run(), timeout)
+    except asyncio.TimeoutError as error:
+        raise BootstrapFailed(f"{what} did not finish in {timeout:.0f} s.") from error
+    except asyncssh.Error as error:
+        raise BootstrapFailed(f"{what} over SSH failed: {error}") from error
+    lines = stderr.decode("utf-8", "replace").strip().splitlines()[-STDERR_TAIL_LINES:]
+    tail = "\n".join(line[:MAX_TAIL_LINE_CHARS] for line in lines)
+    return _Ran(exit_status, stdout.decode("utf-8", "replace"), tail)
 
 
 @dataclass(frozen=True)
@@ -124,18 +192,17 @@ async def bootstrap(
     command = f"{shlex.quote(options.python)} - {shlex.quote(_options_json(options))}"
     script = bootstrap_script()
     for _attempt in range(2):
-        try:
-            result = await connection.run(command, input=script, timeout=BOOTSTRAP_TIMEOUT_SECONDS)
-        except asyncssh.Error as error:
-            raise BootstrapFailed(f"The bootstrap over SSH failed: {error}") from error
-        stdout = str(result.stdout or "")
+        result = await _run_bounded(
+            connection, command, "The bootstrap", BOOTSTRAP_TIMEOUT_SECONDS, script.encode()
+        )
+        stdout = result.stdout
         if result.exit_status == NEED_WHEELHOUSE_EXIT and options.wheelhouse is not None:
             await upload_wheelhouse(connection, options.wheelhouse, _asked_dir(stdout))
             continue
         if result.exit_status != 0:
-            tail = "\n".join(str(result.stderr or "").strip().splitlines()[-STDERR_TAIL_LINES:])
             raise BootstrapFailed(
-                f"Setting up the machine failed (exit {result.exit_status}): {tail or 'no output'}"
+                f"Setting up the machine failed (exit {result.exit_status}): "
+                f"{result.stderr_tail or 'no output'}"
             )
         return parse_result(stdout)
     raise BootstrapFailed("The machine still asks for the wheelhouse after its upload.")
@@ -192,10 +259,15 @@ SERVER_LOG = ".cloudlab/gateway.log"
 
 
 async def fetch_server_log(connection: asyncssh.SSHClientConnection, lines: int = 200) -> str:
-    """The last lines of the machine server's log on the machine (setsid and systemd write it there)."""
-    result = await connection.run(f"tail -n {int(lines)} {SERVER_LOG}", timeout=30)
+    """The last lines of the machine server's log on the machine (setsid and systemd write it
+    there), at most ``MAX_LOG_BYTES`` of them (a kernel's output may make one line huge)."""
+    command = (
+        f"test -r {SERVER_LOG} || {{ echo 'no {SERVER_LOG} on the machine' >&2; exit 1; }}; "
+        f"tail -n {int(lines)} {SERVER_LOG} | tail -c {MAX_LOG_BYTES}"
+    )
+    result = await _run_bounded(
+        connection, command, "Reading the machine server log", 30, max_stdout=MAX_LOG_BYTES
+    )
     if result.exit_status != 0:
-        raise BootstrapFailed(
-            f"Reading the machine server log failed: {str(result.stderr).strip()}"
-        )
-    return str(result.stdout or "")
+        raise BootstrapFailed(f"Reading the machine server log failed: {result.stderr_tail}")
+    return result.stdout

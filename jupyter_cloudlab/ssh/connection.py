@@ -6,6 +6,7 @@ import asyncio
 import logging
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 import asyncssh
 
@@ -34,6 +35,38 @@ ENCRYPTION_ALGS = [
     "aes192-ctr",
     "aes128-ctr",
 ]
+
+# asyncssh, like OpenSSH's client, reads ~/.ssh/config and falls back on the user's agent, CA
+# bundles and default keys; a machine connection must not take any of it (the agent forwarded to a
+# machine that may be compromised, environment variables sent there, a ProxyJump through some
+# other host, trust in X.509 CAs). The OpenSSH forward does the same (`-F /dev/null`, `-o`s).
+# Each option is explicit: no config file is read, and nothing falls back on a default either.
+ISOLATED_FROM_LOCAL_SSH_SETUP: dict[str, Any] = {
+    "config": [],  # [] reads no file; () (the default) would read ~/.ssh/config
+    "agent_path": None,  # neither SSH_AUTH_SOCK nor IdentityAgent
+    "agent_identities": None,
+    "agent_forwarding": False,
+    "pkcs11_provider": None,
+    "x509_trusted_certs": None,  # no ~/.ssh/ca-bundle.crt, and no X.509 host certificates
+    "x509_trusted_cert_paths": [],
+    "tunnel": None,  # no ProxyJump
+    "proxy_command": None,
+    "env": None,  # no SetEnv
+    "send_env": None,  # no SendEnv
+    "x11_forwarding": False,
+    "client_host_keysign": False,
+    "client_host_keys": None,
+    "client_certs": [],
+    "public_key_auth": True,  # our client key, and only it
+    "password_auth": False,
+    "kbdint_auth": False,
+    "host_based_auth": False,
+    "gss_auth": False,
+    "gss_kex": False,
+    "gss_delegate_creds": False,
+    "preferred_auth": ["publickey"],
+    "canonicalize_hostname": False,
+}
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +119,7 @@ async def connect(
             client_keys=[client_key],
             # An empty trust list (not None) makes asyncssh ask validate_host_public_key.
             known_hosts=([], [], []),
-            agent_path=None,
+            **ISOLATED_FROM_LOCAL_SSH_SETUP,
             encryption_algs=ENCRYPTION_ALGS,
             max_pktsize=CHANNEL_MAX_PACKET_BYTES,
             window=CHANNEL_WINDOW_BYTES,

@@ -44,30 +44,58 @@ export function machine(
 ): IMachine {
   return {
     id,
+    instance_id: null,
     name: id,
     instance_type: 't3.small',
     image_id: 'ami-12345678',
     region: 'us-east-1',
+    spot: false,
     state,
     state_since: '2026-11-23T10:00:00Z',
+    launched_at: null,
+    message: null,
+    address: null,
+    gpu_label: 'CPU',
+    price_per_hour: null,
     kernelspecs: state === 'ready' ? [`cloudlab.${id}.python3`] : [],
     actions: [...SERVER_ACTIONS[state]],
     ...extra
   };
 }
 
+/** An instance type as the server sends it (every field), with `extra` over defaults. */
+export function instanceType(
+  extra: Partial<IInstanceType> & Pick<IInstanceType, 'name'>
+): IInstanceType {
+  return {
+    vcpus: 2,
+    memory_gib: 2,
+    architecture: 'x86_64',
+    gpu: null,
+    price_per_hour: null,
+    spot_price_per_hour: null,
+    price_source: 'api',
+    ...extra
+  };
+}
+
 /** An in-memory API whose machines list a test sets. */
 export class FakeAPI implements ICloudLabAPI {
-  status: IStatus = { mode: 'sandbox', region: 'us-east-1', message: 'why' };
-  instanceTypes: IInstanceType[] = [
-    { name: 't3.small', vcpus: 2, memory_gib: 2, architecture: 'x86_64' }
-  ];
+  status: IStatus = {
+    mode: 'sandbox',
+    region: 'us-east-1',
+    profile: null,
+    message: 'why'
+  };
+  instanceTypes: IInstanceType[] = [instanceType({ name: 't3.small' })];
   images: IImage[] = [
     {
       id: 'ami-12345678',
       name: 'Ubuntu',
+      description: '',
       architecture: 'x86_64',
-      ssh_user: 'ubuntu'
+      ssh_user: 'ubuntu',
+      family: 'ubuntu'
     }
   ];
   machines: IMachine[] = [];
@@ -94,10 +122,11 @@ export class FakeAPI implements ICloudLabAPI {
     this.status = {
       mode: 'aws',
       region: choice.region ?? 'us-east-1',
-      profile: choice.profile
+      profile: choice.profile ?? null,
+      message: ''
     };
     this.instanceTypes = [
-      { name: 'g5.xlarge', vcpus: 4, memory_gib: 16, architecture: 'x86_64' }
+      instanceType({ name: 'g5.xlarge', vcpus: 4, memory_gib: 16 })
     ];
     return this.status;
   }

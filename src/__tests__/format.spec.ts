@@ -8,15 +8,20 @@ import {
   priceSourceNote,
   runningCost
 } from '../widgets/format';
-import { FakeAPI, machine, trans } from './fakes';
+import { FakeAPI, instanceType, machine, trans } from './fakes';
 
-const G5 = {
+const A10G = {
+  manufacturer: 'NVIDIA',
+  model: 'A10G',
+  count: 1,
+  memory_gib: 24
+};
+const G5 = instanceType({
   name: 'g5.xlarge',
   vcpus: 4,
   memory_gib: 16,
-  architecture: 'x86_64',
-  gpu: { model: 'A10G', count: 1, memory_gib: 24 }
-};
+  gpu: A10G
+});
 
 describe('format', () => {
   it('formats elapsed times', () => {
@@ -40,20 +45,19 @@ describe('format', () => {
   it('labels an instance type with vCPU, memory, GPU and price', () => {
     expect(
       instanceTypeLabel(
-        {
+        instanceType({
           name: 'g5.xlarge',
           vcpus: 4,
           memory_gib: 16,
-          architecture: 'x86_64',
-          gpu: { model: 'A10G', count: 1, memory_gib: 24 },
+          gpu: A10G,
           price_per_hour: 1.006
-        },
+        }),
         trans
       )
     ).toBe('g5.xlarge · 4 vCPU · 16 GiB · 1× A10G 24 GiB · $1.006/h');
     expect(
       instanceTypeLabel(
-        { name: 't3.small', vcpus: 2, memory_gib: 2, architecture: 'x86_64' },
+        instanceType({ name: 't3.small', vcpus: 2, memory_gib: 2 }),
         trans
       )
     ).toBe('t3.small · 2 vCPU · 2 GiB · CPU');

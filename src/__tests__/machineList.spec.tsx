@@ -102,6 +102,7 @@ describe('MachineList', () => {
     render([
       machine('m-1', 'ready', {
         instance_type: 'g5.xlarge',
+        gpu_label: 'A10G 24 GB',
         state_since: ago(2 * 3_600_000),
         price_per_hour: 1.006
       }),
@@ -110,8 +111,10 @@ describe('MachineList', () => {
 
     const details = (id: string) =>
       row(id).querySelector('.jp-CloudLab-machineDetails')?.textContent;
-    expect(details('m-1')).toBe('g5.xlarge · $1.006/h · ≈ $2.01 so far');
-    expect(details('m-2')).toBe('t3.small · $1.006/h');
+    expect(details('m-1')).toBe(
+      'g5.xlarge · A10G 24 GB · $1.006/h · ≈ $2.01 so far'
+    );
+    expect(details('m-2')).toBe('t3.small · CPU · $1.006/h');
   });
 
   const buttons = (id: string) =>

@@ -160,7 +160,8 @@ describe('CloudLabModel', () => {
     expect(model.status).toEqual({
       mode: 'aws',
       region: 'eu-west-1',
-      profile: 'work'
+      profile: 'work',
+      message: ''
     });
     await until(
       () =>

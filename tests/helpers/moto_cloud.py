@@ -4,21 +4,32 @@ AWS), error injection on a real client, and a plain boto3 client to ask what EC2
 from __future__ import annotations
 
 import logging
+import os
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import asyncssh
 import boto3
 from moto.server import ThreadedMotoServer
 
 from jupyter_cloudlab.cloud.access import security_group_name
 from jupyter_cloudlab.cloud.aws_client import AwsClient, AwsTarget
 from jupyter_cloudlab.cloud.instances import LaunchSpec
+from jupyter_cloudlab.cloud.tags import Computer, Owner
+from jupyter_cloudlab.ssh.client_key import public_key_line
 
 REGION = "us-east-1"
-# A computer's public key (no private half anywhere) and the security group named after it.
-PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ t"
+# This computer's SSH key (made for the test run, never written anywhere but a test's data
+# folder), its public line, the computer it names and the security group named after it.
+CLIENT_KEY = asyncssh.generate_private_key("ssh-ed25519", comment="t")
+PUBLIC_KEY = public_key_line(CLIENT_KEY)
+COMPUTER = Computer.of(PUBLIC_KEY)
 GROUP = security_group_name(PUBLIC_KEY)
+# What this computer's launches are tagged with (moto's caller is this user id too).
+PRINCIPAL = "AKIAIOSFODNN7EXAMPLE"
+OWNER = Owner(COMPUTER, PRINCIPAL)
 
 
 def moto_server() -> Iterator[str]:
@@ -69,7 +80,7 @@ def register_image(url: str, name: str, arch: str = "x86_64", region: str = REGI
 
 def spec(image_id: str, **overrides: Any) -> LaunchSpec:
     fields: dict[str, Any] = {
-        "machine_id": "m-test0001",
+        "machine_id": "m-7e570001",
         "name": "test-box",
         "instance_type": "t3.medium",
         "image_id": image_id,
@@ -78,6 +89,7 @@ def spec(image_id: str, **overrides: Any) -> LaunchSpec:
         "security_group_id": "",
         "disk_gib": 30,
         "spot": False,
+        "owner": OWNER,
     }
     fields.update(overrides)
     return LaunchSpec(**fields)
@@ -126,15 +138,29 @@ def record_params(client: AwsClient, operation: str) -> list[dict[str, Any]]:
     return seen
 
 
+def write_client_key(data_dir: Path, key: asyncssh.SSHKey = CLIENT_KEY) -> Path:
+    """Put `key` in a data folder as its SSH client key (0600), unless one is there already."""
+    path = Path(data_dir) / "id_ed25519"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key.export_private_key())
+    return path
+
+
 def make_orchestrator(
     ec2: AwsClient,
     data_dir: Any,
     cidr: str = "198.51.100.7/32",
     regions: tuple[str, ...] = (),
     forgotten: list[str] | None = None,
+    client_key: asyncssh.SSHKey = CLIENT_KEY,
 ) -> Any:
     """An orchestrator over `ec2` with no SSH behind it: enough for cloud-side flows.
-    `forgotten` receives the machines whose kernels it tells the server to forget."""
+    It is the computer of `client_key` (by default this one: PUBLIC_KEY, COMPUTER, GROUP) unless
+    its data folder already holds a key. `forgotten` receives the machines whose kernels it tells
+    the server to forget."""
     from jupyter_cloudlab.cloud.network import Ec2Network
     from jupyter_cloudlab.kernels.machine_servers import MachineServerRegistry
     from jupyter_cloudlab.machines.link import LinkContext
@@ -156,7 +182,7 @@ def make_orchestrator(
     context = LinkContext(
         ec2=ec2,
         network=Ec2Network(ec2),
-        client_key=load_or_create_client_key(data_dir / "id_ed25519"),
+        client_key=load_or_create_client_key(write_client_key(data_dir, client_key)),
         host_keys=HostKeyStore(data_dir / "host_keys.json"),
         remote_python="python3",
     )

@@ -3,7 +3,8 @@
 Messages up to ``STREAM_AFTER_BYTES``, text frames and the legacy protocol's frames are written
 whole, as they came: a message that came as one frame is written as that very frame, bytes
 unchanged (a large one from the pieces it arrived in, behind its header: no copy, and the browser
-gets one frame, not fragments). A v1 message past ``STREAM_AFTER_BYTES`` is passed on while it
+gets one frame, not fragments). What is held until whole is bounded (``MAX_WHOLE_MESSAGE_BYTES``:
+past it the browser's socket ends, 1009, with the reason). A v1 message past ``STREAM_AFTER_BYTES`` is passed on while it
 arrives (cut-through), as websocket fragments of one message that the browser puts back together:
 for a 50 MB output the browser then receives while the machine still sends, instead of after the
 local server got all of it, and the local server holds a few pieces of it rather than the whole.
@@ -34,6 +35,12 @@ STREAM_AFTER_BYTES = 8 * 1024 * 1024
 JOIN_BELOW_BYTES = 64 * 1024
 # A message's header is read from this much of its start (a v1 header: a few hundred bytes in).
 HEADER_SCAN_BYTES = 64 * 1024
+# What is held until whole (text frames, the legacy protocol's messages, any message when the
+# browser's socket compresses) is bounded: a larger one ends the browser's socket (1009) with a
+# sentence rather than the local server's memory growing with it. Generous: a legacy client's
+# large output is legitimate, and the machine keeps at most 32 MB to send again, so the message is
+# not resent when the browser reconnects (it is announced as lost in its cell instead).
+MAX_WHOLE_MESSAGE_BYTES = 256 * 1024 * 1024
 
 
 BROKEN_REASON = "a large output was cut off by a lost connection to the machine; reconnecting"
@@ -41,6 +48,10 @@ BROKEN_REASON = "a large output was cut off by a lost connection to the machine;
 
 class BrokenMessage(Exception):
     """A streamed message was cut by a lost link and the machine server can't send it again."""
+
+
+class MessageTooLarge(Exception):
+    """A message that is held until whole passed ``MAX_WHOLE_MESSAGE_BYTES``."""
 
 
 @dataclass
@@ -96,6 +107,12 @@ class BrowserOutput:
             return
         self._parts.append(piece.data)
         self._size += len(piece.data)
+        if self._size > MAX_WHOLE_MESSAGE_BYTES:
+            self._parts, self._size = [], 0
+            raise MessageTooLarge(
+                f"a message from the machine passed {MAX_WHOLE_MESSAGE_BYTES >> 20} MB, the relay's"
+                " bound in this protocol (v1 streams large outputs)"
+            )
         if self._resuming is not None and (piece.last or self._size >= STREAM_AFTER_BYTES):
             await self._start_streaming(last=piece.last)  # must be the cut message, sent again
         elif piece.last:

@@ -37,7 +37,7 @@ from tornado.websocket import WebSocketClosedError
 
 from ..machine_kernel import MachineKernel
 from ..server_client import MachineServerError
-from .browser_output import BrokenMessage, BrowserOutput
+from .browser_output import BrokenMessage, BrowserOutput, MessageTooLarge
 from .upstream import UpstreamSocket
 
 # An upstream opened in prepare() whose browser handshake then failed (origin check, client gone)
@@ -197,6 +197,10 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
             return True
         except BrokenMessage as e:
             self._close_relay(1011, str(e))
+            return True
+        except MessageTooLarge as e:
+            self.log.warning("Kernel %s: %s; closing the browser's socket", self.kernel_id, e)
+            self._close_relay(1009, str(e))  # 1009: message too big (RFC 6455)
             return True
         except Exception:
             self.log.exception("Relay of kernel %s failed", self.kernel_id)

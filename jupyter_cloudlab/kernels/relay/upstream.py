@@ -40,6 +40,11 @@ from .ws_frames import OP_CLOSE, OP_PING, Control, FrameReader, Piece, ProtocolV
 PAUSE_ABOVE_BYTES = 1024 * 1024
 # 1006: closed without a close frame (RFC 6455): the link died, the tunnel was cut.
 ABNORMAL_CLOSURE = 1006
+# The upgrade's answer (status line and headers) is a few hundred bytes; tornado's servers refuse
+# request heads past 64 KiB. Past this the machine server is not speaking HTTP to us.
+MAX_HANDSHAKE_BYTES = 64 * 1024
+# Of a refused upgrade's body only the error message is used.
+MAX_REJECTION_BODY_BYTES = 64 * 1024
 
 
 class HandshakeRejected(Exception):
@@ -49,6 +54,10 @@ class HandshakeRejected(Exception):
         super().__init__(f"HTTP {status_code}")
         self.status_code = status_code
         self.body = body
+
+
+class HandshakeTooLarge(Exception):
+    """The machine server's answer to the upgrade passed ``MAX_HANDSHAKE_BYTES`` without ending."""
 
 
 class _Inbound(asyncio.Protocol):
@@ -72,6 +81,10 @@ class _Inbound(asyncio.Protocol):
         self.last_heard = asyncio.get_running_loop().time()
         if self.head is not None:
             self.head += data
+            # Bounded while the handshake is read: frames right behind the answer (a replay) wait
+            # in the kernel's socket buffer until they go to the frame reader, which pauses too.
+            if len(self.head) > PAUSE_ABOVE_BYTES and self.transport is not None:
+                self.transport.pause_reading()
         else:
             self.frames.feed(data)
             if self.frames.buffered > PAUSE_ABOVE_BYTES and self.transport is not None:
@@ -140,7 +153,8 @@ class UpstreamSocket:
         ping_interval: float,
         ping_timeout: float,
     ) -> UpstreamSocket:
-        """Connect and upgrade; raises OSError, TimeoutError or :class:`HandshakeRejected`."""
+        """Connect and upgrade; raises OSError, TimeoutError, :class:`HandshakeRejected` or
+        :class:`HandshakeTooLarge`."""
         parts = urlsplit(url)
         host, port = parts.hostname or "127.0.0.1", parts.port or 80
         target = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -236,7 +250,12 @@ async def _handshake(inbound: _Inbound, connection: WSConnection) -> AcceptConne
     """Read the machine server's answer to the upgrade, and no further: frames the machine server sent right
     after it (a replay) go to the frame reader."""
     assert inbound.head is not None
-    while (end := inbound.head.find(b"\r\n\r\n")) < 0:
+    while (end := inbound.head.find(b"\r\n\r\n", 0, MAX_HANDSHAKE_BYTES)) < 0:
+        if len(inbound.head) >= MAX_HANDSHAKE_BYTES:
+            raise HandshakeTooLarge(
+                f"the machine server's answer to the upgrade passed {MAX_HANDSHAKE_BYTES // 1024}"
+                " KiB without ending; it is not a websocket server"
+            )
         if inbound.ended:
             raise ConnectionResetError(
                 "the machine server closed the connection during the handshake"
@@ -257,8 +276,10 @@ async def _handshake(inbound: _Inbound, connection: WSConnection) -> AcceptConne
                     raise HandshakeRejected(event.status_code, b"")
             if isinstance(event, RejectData):
                 body += event.data
-                if event.body_finished and rejected is not None:
-                    raise HandshakeRejected(rejected.status_code, body)
+                if rejected is not None and (
+                    event.body_finished or len(body) >= MAX_REJECTION_BODY_BYTES
+                ):  # the start of a long body holds its message; the rest is not read
+                    raise HandshakeRejected(rejected.status_code, body[:MAX_REJECTION_BODY_BYTES])
         if fed == len(inbound.head):
             if inbound.ended:
                 raise ConnectionResetError(

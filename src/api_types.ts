@@ -1,0 +1,808 @@
+/* eslint-disable */
+// GENERATED from jupyter_cloudlab/openapi.yaml by scripts/api-types.mjs: do not edit.
+// Regenerate with `jlpm build:api-types` (after `python -m jupyter_cloudlab.handlers.openapi`).
+// src/tokens.ts names these types for the rest of src/.
+
+export interface paths {
+  '/status': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Where machines are launched (sandbox or AWS) and in which region. */
+    get: operations['get_status'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/account': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Use this AWS profile and region (JupyterLab's settings).
+     * @description Null means the server's configuration. Machines are detached, never stopped, and found again by their tags; a region where a machine was seen stays watched. The sandbox keeps its one region.
+     */
+    put: operations['put_account'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/catalog/instance-types': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Instance types that can be launched, with GPU, memory and price. */
+    get: operations['get_catalog_instance_types'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/catalog/images': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Machine images (AMIs) offered for launch. */
+    get: operations['get_catalog_images'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/machines': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every machine this extension manages. */
+    get: operations['get_machines'];
+    put?: never;
+    /**
+     * Launch a machine.
+     * @description Returns at once; follow `state` until `ready`. The instance type and image are checked with EC2 first: bad input creates nothing.
+     */
+    post: operations['post_machines'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/machines/{machine_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    /** One machine. */
+    get: operations['get_machines_machine_id'];
+    put?: never;
+    post?: never;
+    /** Terminate the machine (its disk is deleted). */
+    delete: operations['delete_machines_machine_id'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/machines/{machine_id}/stop': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Stop the machine; compute billing ends, the disk stays. */
+    post: operations['post_machines_machine_id_stop'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/machines/{machine_id}/start': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Start a stopped machine and reconnect to it. */
+    post: operations['post_machines_machine_id_start'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/machines/{machine_id}/reboot': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Reboot a ready machine, then reconnect once it is back.
+     * @description Its kernels end; notebooks stay on this computer.
+     */
+    post: operations['post_machines_machine_id_reboot'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/machines/{machine_id}/connection': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    /** The machine's tunnel (up, down, gone, refused, detached), since when, and its kernels. */
+    get: operations['get_machines_machine_id_connection'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+  schemas: {
+    /** @description The AWS profile and region picked in JupyterLab's settings (null: the server's). */
+    AccountChoice: {
+      /**
+       * @default null
+       * @example work-sso
+       */
+      profile?: string | null;
+      /**
+       * @default null
+       * @example eu-west-1
+       */
+      region?: string | null;
+    };
+    /** @description Every 4xx/5xx reply of the REST API (handlers/base.py writes it). */
+    ErrorReply: {
+      /** @description A plain sentence that says what to do. */
+      message: string;
+      /**
+       * @description The HTTP reason phrase.
+       * @default null
+       */
+      reason: string | null;
+    };
+    Gpu: {
+      /** @example NVIDIA */
+      manufacturer: string;
+      /** @example A10G */
+      model: string;
+      count: number;
+      /** @description Memory of one GPU. */
+      memory_gib: number;
+    };
+    ImageList: {
+      images: components['schemas']['ImageModel'][];
+    };
+    /** @description A machine image (AMI) offered for launch. */
+    ImageModel: {
+      /** @example ami-0123456789abcdef0 */
+      id: string;
+      name: string;
+      /** @default  */
+      description: string;
+      /** @example x86_64 */
+      architecture: string;
+      /** @example ubuntu */
+      ssh_user: string;
+      /** @example deep-learning */
+      family: string;
+    };
+    InstanceTypeList: {
+      instance_types: components['schemas']['InstanceTypeModel'][];
+    };
+    /** @description An instance type that can be launched, with its GPUs and prices. */
+    InstanceTypeModel: {
+      /** @example g5.xlarge */
+      name: string;
+      vcpus: number;
+      memory_gib: number;
+      /** @example x86_64 */
+      architecture: string;
+      /** @default null */
+      gpu: components['schemas']['Gpu'] | null;
+      /**
+       * @description On-demand USD per hour.
+       * @default null
+       */
+      price_per_hour: number | null;
+      /**
+       * @description Lowest current spot USD per hour in the region.
+       * @default null
+       */
+      spot_price_per_hour: number | null;
+      /**
+       * @description "api" (the AWS Pricing API) or "snapshot (YYYY-MM)" (prices shipped with us).
+       * @default snapshot
+       * @example snapshot (2026-11)
+       */
+      price_source: string;
+    };
+    LaunchRequest: {
+      /**
+       * @description Defaults to the instance type.
+       * @default null
+       */
+      name?: string | null;
+      /** @example g5.xlarge */
+      instance_type: string;
+      /**
+       * @description An AMI id such as ami-0123456789abcdef0.
+       * @example ami-0123456789abcdef0
+       */
+      image_id: string;
+      /**
+       * @description Root disk size in GiB.
+       * @default 100
+       */
+      disk_gib?: number;
+      /**
+       * @description The root disk's EBS volume type.
+       * @default gp3
+       * @enum {string}
+       */
+      disk_type?: 'gp3' | 'gp2' | 'io1' | 'io2';
+      /** @default false */
+      spot?: boolean;
+      /**
+       * @description Spot only: on interruption AWS stops the machine and starts it again later.
+       * @default false
+       */
+      spot_persistent?: boolean;
+      /**
+       * @description Login on the machine; defaults to the image family's (ubuntu / ec2-user).
+       * @default null
+       */
+      ssh_user?: string | null;
+    };
+    /** @description A machine as the REST API returns it. */
+    Machine: {
+      /**
+       * @description Our id for the machine.
+       * @example m-1a2b3c4d
+       */
+      id: string;
+      /**
+       * @description The EC2 instance id, once known.
+       * @default null
+       */
+      instance_id: string | null;
+      name: string;
+      /** @example g5.xlarge */
+      instance_type: string;
+      image_id: string;
+      region: string;
+      /** @default false */
+      spot: boolean;
+      state: components['schemas']['MachineState'];
+      /**
+       * Format: date-time
+       * @description When the machine entered its state.
+       */
+      state_since: string;
+      /** @default null */
+      launched_at: string | null;
+      /**
+       * @description What went wrong and what to do, when state is failed.
+       * @default null
+       */
+      message: string | null;
+      /**
+       * @description The public address (host:port) SSH reaches.
+       * @default null
+       */
+      address: string | null;
+      /**
+       * @default CPU
+       * @example A10G 24 GB
+       * @example CPU
+       */
+      gpu_label: string;
+      /**
+       * @description On-demand USD per hour.
+       * @default null
+       */
+      price_per_hour: number | null;
+      /** @description Names of this machine's kernelspecs in the local /api/kernelspecs. */
+      kernelspecs: string[];
+      /** @description What the user may ask of the machine in its current state; the panel's buttons come from here. */
+      actions: components['schemas']['MachineAction'][];
+    };
+    /**
+     * @description What a user may ask of a machine (see machines/transitions.py for when).
+     * @enum {string}
+     */
+    MachineAction: 'stop' | 'start' | 'reboot' | 'terminate';
+    /** @description A machine's tunnel (see TunnelState), since when, and its kernels. */
+    MachineConnection: {
+      machine_id: string;
+      tunnel: components['schemas']['TunnelState'];
+      /** @description When the tunnel entered this state; null if never connected. */
+      since: string | null;
+      /** @description Ids of the machine's kernels this server lists. */
+      kernels: string[];
+    };
+    MachineList: {
+      machines: components['schemas']['Machine'][];
+    };
+    /** @enum {string} */
+    MachineState:
+      | 'requesting'
+      | 'pending'
+      | 'connecting'
+      | 'bootstrapping'
+      | 'ready'
+      | 'stopping'
+      | 'stopped'
+      | 'starting'
+      | 'rebooting'
+      | 'terminating'
+      | 'terminated'
+      | 'failed';
+    /** @description Where machines are launched (the sandbox or AWS), in which region, with which profile. */
+    Status: {
+      /** @enum {string} */
+      mode: 'sandbox' | 'aws';
+      /** @example us-east-1 */
+      region: string;
+      /** @default null */
+      profile: string | null;
+      /**
+       * @description A sentence for the panel, e.g. why the sandbox is used.
+       * @default
+       */
+      message: string;
+    };
+    /**
+     * @description A machine's tunnel: one vocabulary from the SSH layer to the panel.
+     * @enum {string}
+     */
+    TunnelState: 'up' | 'down' | 'gone' | 'refused' | 'detached';
+  };
+  responses: {
+    /** @description The request is wrong; the message names what to fix. */
+    Error400: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ErrorReply'];
+      };
+    };
+    /** @description AWS credentials are missing or expired. */
+    Error401: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ErrorReply'];
+      };
+    };
+    /** @description Not allowed: no Jupyter token, or AWS (IAM, an account quota) refused. */
+    Error403: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ErrorReply'];
+      };
+    };
+    /** @description No such machine (or instance, image). */
+    Error404: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ErrorReply'];
+      };
+    };
+    /** @description The machine's state does not allow this now; the message says which state it is in. */
+    Error409: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ErrorReply'];
+      };
+    };
+    /** @description Something on the machine or in AWS failed; the message says what. */
+    Error502: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ErrorReply'];
+      };
+    };
+    /** @description CloudLab is not running (yet), or AWS is unavailable: try again later. */
+    Error503: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ErrorReply'];
+      };
+    };
+  };
+  parameters: never;
+  requestBodies: never;
+  headers: never;
+  pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+  get_status: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Backend status. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Status'];
+        };
+      };
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      503: components['responses']['Error503'];
+    };
+  };
+  put_account: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['AccountChoice'];
+      };
+    };
+    responses: {
+      /** @description The status under the chosen account. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Status'];
+        };
+      };
+      400: components['responses']['Error400'];
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      404: components['responses']['Error404'];
+      503: components['responses']['Error503'];
+    };
+  };
+  get_catalog_instance_types: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The catalog. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['InstanceTypeList'];
+        };
+      };
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      503: components['responses']['Error503'];
+    };
+  };
+  get_catalog_images: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The images. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ImageList'];
+        };
+      };
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      503: components['responses']['Error503'];
+    };
+  };
+  get_machines: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The machines. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['MachineList'];
+        };
+      };
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      503: components['responses']['Error503'];
+    };
+  };
+  post_machines: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['LaunchRequest'];
+      };
+    };
+    responses: {
+      /** @description Launch accepted. */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Machine'];
+        };
+      };
+      400: components['responses']['Error400'];
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      404: components['responses']['Error404'];
+      503: components['responses']['Error503'];
+    };
+  };
+  get_machines_machine_id: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The machine. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Machine'];
+        };
+      };
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      404: components['responses']['Error404'];
+      503: components['responses']['Error503'];
+    };
+  };
+  delete_machines_machine_id: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Termination accepted. */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Machine'];
+        };
+      };
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      404: components['responses']['Error404'];
+      409: components['responses']['Error409'];
+      502: components['responses']['Error502'];
+      503: components['responses']['Error503'];
+    };
+  };
+  post_machines_machine_id_stop: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Stop accepted. */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Machine'];
+        };
+      };
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      404: components['responses']['Error404'];
+      409: components['responses']['Error409'];
+      502: components['responses']['Error502'];
+      503: components['responses']['Error503'];
+    };
+  };
+  post_machines_machine_id_start: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Start accepted. */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Machine'];
+        };
+      };
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      404: components['responses']['Error404'];
+      409: components['responses']['Error409'];
+      502: components['responses']['Error502'];
+      503: components['responses']['Error503'];
+    };
+  };
+  post_machines_machine_id_reboot: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Reboot accepted. */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Machine'];
+        };
+      };
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      404: components['responses']['Error404'];
+      409: components['responses']['Error409'];
+      502: components['responses']['Error502'];
+      503: components['responses']['Error503'];
+    };
+  };
+  get_machines_machine_id_connection: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The connection status (also sent as the connection event). */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['MachineConnection'];
+        };
+      };
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      404: components['responses']['Error404'];
+      503: components['responses']['Error503'];
+    };
+  };
+}
