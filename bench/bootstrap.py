@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jupyter_cloudlab.ssh.bootstrap import BootstrapOptions, bootstrap
-from tests.helpers.ssh_machines import Rig, base_python, get_json
+from tests.helpers.ssh_machines import Rig, base_python, machine_server_kernelspecs
 
 PHASES = ("connect", "check", "install", "start", "ready")
 
@@ -34,13 +34,9 @@ async def measure(machine: Rig, options: BootstrapOptions) -> dict[str, float]:
     connected = time.monotonic()
     machine_server = await bootstrap(connection, options)
     booted = time.monotonic()
-    listener = await connection.forward_local_port("127.0.0.1", 0, "127.0.0.1", machine_server.port)
-    specs = await asyncio.to_thread(
-        get_json, listener.get_port(), "/api/kernelspecs", machine_server.token
-    )
-    assert "python3" in specs["kernelspecs"]
+    specs = await machine_server_kernelspecs(connection, machine_server)
+    assert "python3" in specs
     done = time.monotonic()
-    listener.close()
     connection.close()
     remote = machine_server.phases
     return {

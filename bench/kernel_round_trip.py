@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import time
 import uuid
@@ -45,12 +44,11 @@ RT_BLOCK = 30
 
 
 def connect(server: Jupyter, kernel_id: str, protocol: str) -> websocket.WebSocket:
-    url = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
-    # The client sets TCP_NODELAY itself so it measures the system, not its own Nagle delay.
+    url = f"ws://localhost/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
     ws = websocket.create_connection(
         url,
         header=[f"Authorization: token {server.token}"],
-        sockopt=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        socket=server.connect_socket(),  # TCP_NODELAY set on a TCP one
         skip_utf8_validation=True,
         subprotocols=[V1] if protocol == "v1" else None,
     )
@@ -150,11 +148,26 @@ class Route:
     """One of the compared paths: a kernel of ``server`` and a client socket to it."""
 
     def __init__(
-        self, label: str, server: Jupyter, kernel_name: str, protocol: str, instance_id: str
+        self,
+        label: str,
+        server: Jupyter,
+        kernel_name: str,
+        protocol: str,
+        instance_id: str,
+        notebook: str | None = None,
+        mirror: tuple[str, bool] | None = None,
     ) -> None:
         self.label = label
         self.server = server
-        self.kernel = server.request("POST", "api/kernels", {"name": kernel_name})
+        self.mirror = mirror
+        """(machine id, on): the machine's workspace mirror is set so before each block."""
+        self.prepare()
+        if notebook is None:
+            self.kernel = server.request("POST", "api/kernels", {"name": kernel_name})
+        else:  # as JupyterLab opens a notebook: its folder is mirrored, its cells pushed
+            body = {"path": notebook, "type": "notebook", "kernel": {"name": kernel_name}}
+            body["name"] = notebook.rsplit("/", 1)[-1]
+            self.kernel = server.request("POST", "api/sessions", body)["kernel"]
         self.ws = connect(server, self.kernel["id"], protocol)
         self.session = uuid.uuid4().hex
         self.round_trips: list[float] = []
@@ -168,6 +181,12 @@ class Route:
     def execute(self, code: str) -> tuple[float, int]:
         return execute(self.ws, self.session, code)
 
+    def prepare(self) -> None:
+        if self.mirror is not None:
+            machine_id, on = self.mirror
+            path = f"cloudlab/api/machines/{machine_id}"
+            self.server.request("PATCH", path, {"mirror": on})
+
     def close(self) -> None:
         self.ws.close()
         self.server.request("DELETE", f"api/kernels/{self.kernel['id']}")
@@ -178,7 +197,7 @@ MANY = SHOW + f"for _ in range(20): display({{'text/plain': {MB}}}, raw=True)"
 ONE = SHOW + f"display({{'text/plain': 50 * {MB}}}, raw=True)"
 
 
-def measure(paths: list[Route], n: int, warmup: int, big_mb: int) -> None:
+def measure(paths: list[Route], n: int, warmup: int, big_mb: int, throughput: bool = True) -> None:
     """Each case runs on the paths in turn, in short blocks, so the host's load, which drifts
     over seconds here, weighs on every path alike and the ratios compare like with like."""
     for path in paths:
@@ -187,9 +206,14 @@ def measure(paths: list[Route], n: int, warmup: int, big_mb: int) -> None:
         path.execute(SHOW)
     for _ in range(n // RT_BLOCK):
         for path in paths:
+            path.prepare()
             path.round_trip_cpu.start()
             path.round_trips += [path.execute("1+1")[0] for _ in range(RT_BLOCK)]
             path.round_trip_cpu.stop()
+    if not throughput:
+        return
+    for path in paths:
+        path.prepare()
     for _ in range(THROUGHPUT_REPEATS):
         for path in paths:
             busy_before, started = cpu_seconds(), time.perf_counter()
@@ -232,6 +256,13 @@ def main() -> None:
         choices=["asyncssh", "openssh"],
         default="openssh" if shutil.which("ssh") else "asyncssh",
     )
+    parser.add_argument(
+        "--mirror",
+        action="store_true",
+        help="add (d): a machine kernel for a notebook whose folder is mirrored (its cells pushed "
+        "first), against (b) with the machine's mirror off",
+    )
+    parser.add_argument("--round-trip-only", action="store_true", help="skip the throughput")
     args = parser.parse_args()
     print(f"protocol {args.protocol}, machine sshd {args.sshd}, forward by {args.forward}")
     server = Server(args.sshd, args.forward)
@@ -241,18 +272,38 @@ def main() -> None:
         instance = machine["instance_id"]
         paths.append(Route("(a) local kernel       ", server, "python3", args.protocol, instance))
         remote = machine["kernelspecs"][0]
-        paths.append(Route("(b) machine via tunnel ", server, remote, args.protocol, instance))
+        mirror_off = (machine["id"], False) if args.mirror else None
+        paths.append(
+            Route(
+                "(b) machine via tunnel ", server, remote, args.protocol, instance, None, mirror_off
+            )
+        )
+        if args.mirror:
+            notebook = _project(Path(server.dir))
+            label, on = "(d) (b), mirror on     ", (machine["id"], True)
+            paths.append(Route(label, server, remote, args.protocol, instance, notebook, on))
         direct = server.machine_server_through_forward()
         if direct is not None:
             label = "(c) (b) minus the relay"
             paths.append(Route(label, direct, "python3", args.protocol, instance))
-        measure(paths, args.n, args.warmup, args.big_mb)
+        measure(paths, args.n, args.warmup, args.big_mb, not args.round_trip_only)
         for path in paths:
             path.close()
         server.request("DELETE", f"cloudlab/api/machines/{machine['id']}")
     finally:
         server.stop()
     report(paths, args.big_mb)
+
+
+def _project(root: Path) -> str:
+    """A notebook beside 200 small files and a data folder: what a mirrored cell checks."""
+    folder = root / "project"
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    for i in range(200):
+        (folder / f"module_{i}.py").write_text(f"X = {i}\n")
+    (folder / "data" / "train.csv").write_text("a,b\n" * 1000)
+    (folder / "analysis.ipynb").write_text(json.dumps({"cells": [], "metadata": {}}))
+    return "project/analysis.ipynb"
 
 
 def report(paths: list[Route], big_mb: int) -> None:
@@ -266,6 +317,15 @@ def report(paths: list[Route], big_mb: int) -> None:
     for path in paths[1:]:
         median, p95 = summary(path.round_trips)
         print(f"  {path.label[1]}/a median {median / base_median:.2f}   p95 {p95 / base_p95:.2f}")
+    mirrored = [p for p in paths if p.label.startswith("(d)")]
+    if mirrored:  # the mirror's goal: d/b <= 1.05
+        (d_median, d_p95), (b_median, b_p95) = (
+            summary(mirrored[0].round_trips),
+            summary(b.round_trips),
+        )
+        print(f"  mirror on/off (d/b) median {d_median / b_median:.2f}   p95 {d_p95 / b_p95:.2f}")
+    if not a.many:
+        return  # --round-trip-only
     print(
         f"throughput (MB/s, median of {THROUGHPUT_REPEATS}, interleaved): 20 x 1 MB display_data"
         " | one 50 MB display_data"

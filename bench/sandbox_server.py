@@ -3,40 +3,63 @@ sandbox mode (its machine launched, and the machine's own server reached through
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 from jupyter_cloudlab.sandbox.machine_disk import free_loopback_port
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.helpers.ssh_machines import UnixHTTPConnection
+
 REPO = Path(__file__).resolve().parent.parent
 
 
 class Jupyter:
-    """A jupyter server's REST API at 127.0.0.1:port."""
+    """A jupyter server's REST API at 127.0.0.1:port, or on the Unix socket ``socket_path``."""
 
-    def __init__(self, port: int, token: str) -> None:
+    def __init__(self, port: int, token: str, socket_path: str | None = None) -> None:
         self.port = port
         self.token = token
+        self.socket_path = socket_path
 
     def request(self, method: str, path: str, body: object = None) -> dict:
         data = (
             json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
         )
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/{path}",
-            data=data,
-            method=method,
-            headers={"Authorization": f"token {self.token}"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            return json.loads(reply.read() or b"{}")
+        if self.socket_path is not None:
+            connection: http.client.HTTPConnection = UnixHTTPConnection(self.socket_path)
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            # A machine server answers only a loopback Host (its check against DNS rebinding).
+            headers = {"Authorization": f"token {self.token}", "Host": "localhost"}
+            connection.request(method, f"/{path}", body=data, headers=headers)
+            reply = connection.getresponse()
+            content = reply.read()
+        finally:
+            connection.close()
+        if reply.status >= 400:
+            raise OSError(f"{method} /{path}: HTTP {reply.status}")
+        return json.loads(content or b"{}")
+
+    def connect_socket(self) -> socket.socket:
+        """A connected stream socket to this server (for a websocket client)."""
+        if self.socket_path is not None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(self.socket_path)
+        else:
+            sock = socket.create_connection(("127.0.0.1", self.port))
+            # The client sets TCP_NODELAY itself so it measures the system, not its own Nagle.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
 
 
 class Server(Jupyter):
@@ -96,16 +119,16 @@ class Server(Jupyter):
         return self._wait(ready, 180)  # type: ignore[return-value]
 
     def machine_server_through_forward(self) -> Jupyter | None:
-        """(c): the machine's own server at the forward's local port, skipping the relay.
+        """(c): the machine's own server at the forward's local socket, skipping the relay.
 
         A bench-only shortcut: the token is read from the sandbox machine's disk (it never leaves
-        the local server otherwise) and the port from OpenSSH's `-L` argument (asyncssh's forward
-        lives inside the server: then None).
+        the local server otherwise) and the socket from OpenSSH's `-L <local>:<machine's>`
+        argument (asyncssh's forward lives inside the server: then None).
         """
         homes = list((self.dir / "data/cloudlab/sandbox/machines").glob("i-*/home/*/.cloudlab"))
         state = json.loads((homes[0] / "state.json").read_text())
         token = (homes[0] / "token").read_text().strip()
-        suffix = f":127.0.0.1:{state['port']}".encode()
+        suffix = f":{state['socket']}".encode()
         for pid in filter(str.isdigit, os.listdir("/proc")):
             try:
                 argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -114,8 +137,8 @@ class Server(Jupyter):
             if Path(argv[0].decode(errors="replace")).name != "ssh":
                 continue
             for arg in argv:
-                if arg.startswith(b"127.0.0.1:") and arg.endswith(suffix):
-                    return Jupyter(int(arg.split(b":")[1]), token)
+                if arg.startswith(b"/") and arg.endswith(suffix):
+                    return Jupyter(0, token, arg[: -len(suffix)].decode())
         return None
 
     def stop(self) -> None:

@@ -19,8 +19,11 @@ from .events import (
     CONNECTION_EVENT_SCHEMA_ID,
     MACHINE_EVENT_SCHEMA,
     MACHINE_EVENT_SCHEMA_ID,
+    WORKSPACE_EVENT_SCHEMA,
+    WORKSPACE_EVENT_SCHEMA_ID,
 )
 from .handlers import api_routes
+from .handlers.machine_proxy_routes import machine_proxy_routes
 from .kernels.config import attach_machine_servers, mixing_server_config, persistence_server_config
 from .kernels.machine_servers import (
     LinkStatus,
@@ -33,6 +36,7 @@ from .kernels.status import connection_status
 from .models import Machine
 from .session.backend import CloudLabBackend
 from .session.options import ServerHooks, SessionOptions
+from .workspace.mirror import DEFAULT_SIZE_LIMIT, MirrorNotice
 
 STOP_TIMEOUT_SECONDS = 20
 
@@ -131,6 +135,21 @@ class CloudLab(ExtensionApp):
         "nothing installed) or OpenSSH's sshd (root only).",
     )
 
+    workspace_size_limit = Int(
+        DEFAULT_SIZE_LIMIT,
+        config=True,
+        help="Bytes of a notebook's folder mirrored to a machine at most (default 2 GiB, i.e. "
+        "2147483648); past it the files that do not fit are left out and the user is told "
+        "which.",
+    )
+    workspace_scope = Enum(
+        ["folder", "git"],
+        default_value="folder",
+        config=True,
+        help="What is mirrored to a machine for a notebook: its `folder`, or (`git`) the git "
+        "repository that holds it (its folder when it is in none).",
+    )
+
     @default("data_dir")
     def _default_data_dir(self) -> str:
         return str(Path(jupyter_data_dir()) / "cloudlab")
@@ -168,6 +187,7 @@ class CloudLab(ExtensionApp):
             )
         self.events.register_event_schema(MACHINE_EVENT_SCHEMA)
         self.events.register_event_schema(CONNECTION_EVENT_SCHEMA)
+        self.events.register_event_schema(WORKSPACE_EVENT_SCHEMA)
         self.machine_servers.on_link_change(self._emit_connection)
         self.backend = CloudLabBackend(
             SessionOptions(
@@ -188,18 +208,23 @@ class CloudLab(ExtensionApp):
                     ("cull_busy", self.machine_cull_busy),
                     ("offline_buffer_bytes", self.machine_offline_buffer_mb * 1024 * 1024),
                 ),
+                local_root=str(self.server.root_dir),
+                workspace_size_limit=self.workspace_size_limit,
+                workspace_scope=self.workspace_scope,
             ),
             ServerHooks(
                 machine_servers=self.machine_servers,
                 list_kernelspecs=self._kernelspec_names,
                 forget_kernels=self._forget_kernels,
                 emit=self._emit,
+                notify_workspace=self._emit_workspace,
             ),
         )
         self.settings["cloudlab_backend"] = self.backend
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(api_routes())
+        self.handlers.extend(machine_proxy_routes())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         self._start_task = asyncio.create_task(self.backend.start())
@@ -240,5 +265,19 @@ class CloudLab(ExtensionApp):
                 "name": machine.name,
                 "state": machine.state.value,
                 "message": machine.message,
+            },
+        )
+
+    def _emit_workspace(self, notice: MirrorNotice) -> None:
+        """What a machine's mirror tells the user (progress, conflicts, files left out)."""
+        self.events.emit(
+            schema_id=WORKSPACE_EVENT_SCHEMA_ID,
+            data={
+                "machine_id": notice.machine_id,
+                "kind": notice.kind,
+                "message": notice.message,
+                "folder": notice.folder,
+                "done_bytes": notice.done_bytes,
+                "total_bytes": notice.total_bytes,
             },
         )

@@ -77,6 +77,11 @@ class LaunchRequest(BaseModel):
         pattern=r"^[a-z_][a-z0-9_-]{0,31}$",
         description="Login on the machine; defaults to the image family's (ubuntu / ec2-user).",
     )
+    mirror: StrictBool = Field(
+        default=True,
+        description="Mirror each notebook's folder to the machine (the kernel works beside its "
+        "files); false: kernels work in the machine's home, with none of the notebook's files.",
+    )
 
 
 class Machine(BaseModel):
@@ -104,10 +109,29 @@ class Machine(BaseModel):
         default_factory=list,
         description="Names of this machine's kernelspecs in the local /api/kernelspecs.",
     )
+    mirror: bool = Field(
+        default=True,
+        description="Whether notebooks' folders are mirrored to the machine (see LaunchRequest).",
+    )
+    workspace: str | None = Field(
+        default=None,
+        description="The machine's folder that holds the mirrored folders, once connected.",
+        examples=["~/cloudlab/work"],
+    )
     actions: list[MachineAction] = Field(
         default_factory=list,
         description="What the user may ask of the machine in its current state; the panel's "
         "buttons come from here.",
+    )
+
+
+class MachineChange(BaseModel):
+    """What a user may change on a machine: `PATCH /machines/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mirror: StrictBool | None = Field(
+        default=None, description="Turn the workspace mirror on or off (null: unchanged)."
     )
 
 

@@ -113,7 +113,11 @@ export interface paths {
     delete: operations['delete_machines_machine_id'];
     options?: never;
     head?: never;
-    patch?: never;
+    /**
+     * Change a machine's settings: its workspace mirror.
+     * @description `mirror: false` stops mirroring notebooks' folders to the machine: its kernels' next cells run without a push. Kernels started meanwhile work in the machine's home.
+     */
+    patch: operations['patch_machines_machine_id'];
     trace?: never;
   };
   '/machines/{machine_id}/stop': {
@@ -314,6 +318,11 @@ export interface components {
        * @default null
        */
       ssh_user?: string | null;
+      /**
+       * @description Mirror each notebook's folder to the machine (the kernel works beside its files); false: kernels work in the machine's home, with none of the notebook's files.
+       * @default true
+       */
+      mirror?: boolean;
     };
     /** @description A machine as the REST API returns it. */
     Machine: {
@@ -365,6 +374,17 @@ export interface components {
       price_per_hour: number | null;
       /** @description Names of this machine's kernelspecs in the local /api/kernelspecs. */
       kernelspecs: string[];
+      /**
+       * @description Whether notebooks' folders are mirrored to the machine (see LaunchRequest).
+       * @default true
+       */
+      mirror: boolean;
+      /**
+       * @description The machine's folder that holds the mirrored folders, once connected.
+       * @default null
+       * @example ~/cloudlab/work
+       */
+      workspace: string | null;
       /** @description What the user may ask of the machine in its current state; the panel's buttons come from here. */
       actions: components['schemas']['MachineAction'][];
     };
@@ -373,6 +393,14 @@ export interface components {
      * @enum {string}
      */
     MachineAction: 'stop' | 'start' | 'reboot' | 'terminate';
+    /** @description What a user may change on a machine: `PATCH /machines/{id}`. */
+    MachineChange: {
+      /**
+       * @description Turn the workspace mirror on or off (null: unchanged).
+       * @default null
+       */
+      mirror?: boolean | null;
+    };
     /** @description A machine's tunnel (see TunnelState), since when, and its kernels. */
     MachineConnection: {
       machine_id: string;
@@ -692,6 +720,37 @@ export interface operations {
       404: components['responses']['Error404'];
       409: components['responses']['Error409'];
       502: components['responses']['Error502'];
+      503: components['responses']['Error503'];
+    };
+  };
+  patch_machines_machine_id: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['MachineChange'];
+      };
+    };
+    responses: {
+      /** @description The machine, changed. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Machine'];
+        };
+      };
+      400: components['responses']['Error400'];
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      404: components['responses']['Error404'];
       503: components['responses']['Error503'];
     };
   };

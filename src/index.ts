@@ -1,5 +1,15 @@
-import { launcherPlugin, panelPlugin } from './plugins';
+import {
+  launcherPlugin,
+  machineFilesPlugin,
+  machineTerminalPlugin,
+  panelPlugin
+} from './plugins';
 
 export * from './tokens';
 
-export default [panelPlugin, launcherPlugin];
+export default [
+  panelPlugin,
+  launcherPlugin,
+  machineFilesPlugin,
+  machineTerminalPlugin
+];

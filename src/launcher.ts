@@ -11,6 +11,14 @@ const CREATE_NOTEBOOK = 'notebook:create-new';
 /** Rank of the machine sections: after "Notebook" (0), before "Console" (20). */
 const CATEGORY_RANK = 10;
 
+/** The launcher category of a machine: its kernels' and its terminal's cards. */
+export function machineCategory(
+  machine: IMachine,
+  trans: TranslationBundle
+): string {
+  return trans.__('CloudLab · %1', machine.name);
+}
+
 /**
  * Keeps one launcher section per ready machine, with one card per kernelspec
  * of that machine; removes the section when the machine leaves ready.
@@ -29,7 +37,7 @@ export class MachineLauncherItems implements IDisposable {
 
   /** The launcher category of a machine. */
   category(machine: IMachine): string {
-    return this._trans.__('CloudLab · %1', machine.name);
+    return machineCategory(machine, this._trans);
   }
 
   get isDisposed(): boolean {

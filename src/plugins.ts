@@ -4,15 +4,20 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { terminalIcon } from '@jupyterlab/ui-components';
 
 import { CloudLabAPI } from './api';
 import { addCommands } from './commands';
 import { ILaunchDefaults } from './defaults';
+import { MachineDrives } from './drives';
 import { MachineLauncherItems } from './launcher';
 import { CloudLabModel } from './model';
+import { MachineTerminalCards } from './terminalCards';
+import { MachineTerminals } from './terminals';
 import {
   CommandIDs,
   ICloudLabModel,
@@ -20,6 +25,7 @@ import {
   TRANSLATION_DOMAIN
 } from './tokens';
 import { CloudLabPanel } from './widgets/panel';
+import { WorkspaceNotices } from './workspaceNotices';
 
 /**
  * The model, the commands and the side panel.
@@ -52,6 +58,7 @@ export const panelPlugin: JupyterFrontEndPlugin<ICloudLabModel> = {
       diskGib: 100
     };
     addCommands(app.commands, model, trans, () => defaults);
+    new WorkspaceNotices(serviceManager.events, trans); // lives as long as the page
 
     const panel = new CloudLabPanel({
       model,
@@ -131,6 +138,76 @@ export const launcherPlugin: JupyterFrontEndPlugin<void> = {
       launcher,
       kernelspecs: app.serviceManager.kernelspecs,
       trans
+    });
+  }
+};
+
+/**
+ * Each ready machine's files as a drive, with a file browser in the left area.
+ */
+export const machineFilesPlugin: JupyterFrontEndPlugin<void> = {
+  id: `${PLUGIN_ID}:machine-files`,
+  description:
+    "Shows each ready machine's files in a JupyterLab file browser of its own.",
+  autoStart: true,
+  requires: [ICloudLabModel, IFileBrowserFactory],
+  optional: [ITranslator],
+  activate: (
+    app: JupyterFrontEnd,
+    model: ICloudLabModel,
+    factory: IFileBrowserFactory,
+    translator: ITranslator | null
+  ): void => {
+    translator = translator ?? nullTranslator;
+    const trans = translator.load(TRANSLATION_DOMAIN);
+    const drives = new MachineDrives({
+      app,
+      model,
+      factory,
+      translator,
+      trans
+    });
+    app.commands.addCommand(CommandIDs.openFiles, {
+      label: trans.__("Show the Machine's Files"),
+      isEnabled: args => !!model.findMachine(String(args.machineId)),
+      execute: args => drives.show(String(args.machineId))
+    });
+  }
+};
+
+/**
+ * Terminals on ready machines, from the panel's rows and the launcher.
+ */
+export const machineTerminalPlugin: JupyterFrontEndPlugin<void> = {
+  id: `${PLUGIN_ID}:machine-terminal`,
+  description: "Opens JupyterLab's terminal on a ready machine.",
+  autoStart: true,
+  requires: [ICloudLabModel],
+  optional: [ILauncher, ITranslator],
+  activate: (
+    app: JupyterFrontEnd,
+    model: ICloudLabModel,
+    launcher: ILauncher | null,
+    translator: ITranslator | null
+  ): void => {
+    translator = translator ?? nullTranslator;
+    const trans = translator.load(TRANSLATION_DOMAIN);
+    if (launcher) {
+      new MachineTerminalCards({ model, launcher, trans });
+    }
+    const terminals = new MachineTerminals({ app, model, translator, trans });
+    app.commands.addCommand(CommandIDs.openTerminal, {
+      label: args => {
+        const machine = model.findMachine(String(args.machineId ?? ''));
+        return machine
+          ? trans.__('Terminal · %1', machine.name)
+          : trans.__('Machine Terminal');
+      },
+      caption: trans.__('A shell on the machine'),
+      icon: terminalIcon,
+      isEnabled: args =>
+        model.findMachine(String(args.machineId ?? ''))?.state === 'ready',
+      execute: args => terminals.open(String(args.machineId))
     });
   }
 };

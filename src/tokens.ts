@@ -40,6 +40,10 @@ export namespace CommandIDs {
   export const terminate = 'jupyter-cloudlab:terminate';
   export const refresh = 'jupyter-cloudlab:refresh';
   export const open = 'jupyter-cloudlab:open';
+  /** Open a terminal on a ready machine; args `{ machineId }`. */
+  export const openTerminal = 'jupyter-cloudlab:open-terminal';
+  /** Show a ready machine's files browser; args `{ machineId }`. */
+  export const openFiles = 'jupyter-cloudlab:open-files';
 }
 
 /** A schema of the REST API (jupyter_cloudlab/openapi.yaml, from models.py). */

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -29,3 +30,18 @@ def kernel_mixing_server_config() -> Config:
     """pytest-jupyter's server with our kernel classes and no extension: the test registers a
     machine's server itself (the sandbox's end-to-end config is in e2e/conftest.py)."""
     return Config({"ServerApp": {**mixing_server_config(), "jpserver_extensions": {}}})
+
+
+@pytest.fixture
+def aws_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two named profiles of one account (moto's), as `aws configure --profile` writes them."""
+    config, credentials = tmp_path / "aws-config", tmp_path / "aws-credentials"
+    config.write_text("[profile work]\nregion = us-east-1\n[profile lab]\nregion = us-east-1\n")
+    credentials.write_text(
+        "[work]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+        "[lab]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)

@@ -29,21 +29,6 @@ AWAY = "eu-west-1"
 
 
 @pytest.fixture
-def aws_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two named profiles, as `aws configure --profile` writes them."""
-    config, credentials = tmp_path / "aws-config", tmp_path / "aws-credentials"
-    config.write_text("[profile work]\nregion = us-east-1\n[profile lab]\nregion = us-east-1\n")
-    credentials.write_text(
-        "[work]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
-        "[lab]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
-    )
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
 def jp_server_config(
     url: str, ec2: AwsClient, aws_profiles: None, cloudlab_data_dir: Path
 ) -> dict[str, Any]:

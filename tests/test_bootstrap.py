@@ -41,14 +41,14 @@ async def test_fresh_then_reused_then_resumed_after_stop_start(tmp_path: Path, u
         marker = home / ".cloudlab" / "state.json"
 
         # Then a marker records what is installed, and the token file is private
-        assert marker.exists() and '"version": 2' in marker.read_text()
+        assert marker.exists() and '"version": 3' in marker.read_text()
         assert (home / ".cloudlab" / "token").stat().st_mode & 0o077 == 0
         assert first.service == "setsid" and not first.reused
         assert "python3" in await machine_server_kernelspecs(connection, first)
 
         # When it runs again on the same boot, Then the running machine_server is reused as is
         again = await bootstrap(connection, NO_ENVS)
-        assert again.reused and (again.port, again.token) == (first.port, first.token)
+        assert again.reused and (again.socket, again.token) == (first.socket, first.token)
         connection.close()
 
         # When the machine is stopped and started (every process dies)
@@ -97,7 +97,7 @@ async def test_new_settings_restart_the_machine_server_but_never_under_running_k
         third = await bootstrap(connection, tuned(900))
 
         # Then the machine server and its kernel are left running, and the bootstrap says it is outdated
-        assert third.reused and third.outdated and third.port == second.port
+        assert third.reused and third.outdated and third.socket == second.socket
         assert (await machine_server_api(connection, third, f"/api/kernels/{kernel['id']}"))["id"]
         assert culling() == 600
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 import pytest
 
 from jupyter_cloudlab.pytest_plugin import cloudlab_require_openssh
-from jupyter_cloudlab.sandbox.asyncssh_host import AsyncsshMachineHost
+from jupyter_cloudlab.sandbox.asyncssh_host import AsyncsshMachineHost, _machine_socket
 from jupyter_cloudlab.sandbox.machine_disk import KEYS_BEGIN, KEYS_END, marked_pids
 from jupyter_cloudlab.sandbox.machine_host import MACHINE_ENV_MARKER, PoweredMachine
 from jupyter_cloudlab.sandbox.openssh_host import OpenSSHMachineHost
+from jupyter_cloudlab.ssh.local_socket import private_folder, remove_folder
 
 USER = "ubuntu"
 INSTANCE = "i-0123456789abcdef0"
@@ -84,14 +87,24 @@ def _sleepers() -> list[int]:
     ]
 
 
-async def _echo_server() -> asyncio.Server:
+async def _echo_server(path: str | None = None) -> asyncio.Server:
+    """An echo server on a loopback port, or on the Unix socket ``path``."""
+
     async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while data := await reader.read(4096):
             writer.write(data)
             await writer.drain()
         writer.close()
 
+    if path is not None:
+        return await asyncio.start_unix_server(echo, path)
     return await asyncio.start_server(echo, "127.0.0.1", 0)
+
+
+async def _echo_through(reader: Any, writer: Any) -> None:
+    writer.write(b"through the tunnel")
+    assert await asyncio.wait_for(reader.readexactly(18), 5) == b"through the tunnel"
+    writer.close()
 
 
 async def _port_answers(port: int) -> bool:
@@ -143,22 +156,37 @@ async def test_machine_lifecycle(host: AnyHost, user_key: asyncssh.SSHKey, tmp_p
                 await f.write("hi")
         assert (home / "hello.txt").read_text() == "hi"
 
-        # And a local forward reaches a loopback service on the machine
-        echo = await _echo_server()
-        echo_port = echo.sockets[0].getsockname()[1]
+        # And a local forward reaches a Unix socket of the machine (as the tunnel reaches the
+        # machine server's, here in the private folder of a home too deep for sun_path)
+        machine_folder, local_folder = private_folder("gateway.sock"), private_folder("s.sock")
+        echo = await _echo_server(str(machine_folder / "gateway.sock"))
         try:
-            listener = await conn.forward_local_port("127.0.0.1", 0, "127.0.0.1", echo_port)
-            reader, writer = await asyncio.open_connection("127.0.0.1", listener.get_port())
-            writer.write(b"through the tunnel")
-            assert await asyncio.wait_for(reader.readexactly(18), 5) == b"through the tunnel"
-            writer.close()
+            local = str(local_folder / "s.sock")
+            listener = await conn.forward_local_path(local, str(machine_folder / "gateway.sock"))
+            await _echo_through(*await asyncio.open_unix_connection(local))
             listener.close()
         finally:
             echo.close()
+            remove_folder(machine_folder)
+            remove_folder(local_folder)
 
-        # But a forward to a non-loopback address is refused
-        with pytest.raises(asyncssh.ChannelOpenError):
-            await conn.open_connection("192.0.2.1", 80)
+        if isinstance(host, AsyncsshMachineHost):
+            # And (the in-process server's own policy) a loopback port, but no other address,
+            # nor a socket outside the machine's home and its private folders
+            echo = await _echo_server()
+            echo_port = echo.sockets[0].getsockname()[1]
+            try:
+                await _echo_through(*await conn.open_connection("127.0.0.1", echo_port))
+            finally:
+                echo.close()
+            with pytest.raises(asyncssh.ChannelOpenError):
+                await conn.open_connection("192.0.2.1", 80)
+            outside = await _echo_server(str(tmp_path / "laptop.sock"))
+            try:
+                with pytest.raises(asyncssh.ChannelOpenError):
+                    await conn.open_unix_connection(str(tmp_path / "laptop.sock"))
+            finally:
+                outside.close()
 
     # Then the detached process outlives the connection
     await asyncio.sleep(0.3)
@@ -211,3 +239,26 @@ async def test_pty_and_login_shell(host: AnyHost, user_key: asyncssh.SSHKey) -> 
         done = await asyncio.wait_for(shell.wait(), 10)
         assert str(done.stdout).strip().endswith(f"/{INSTANCE}/home/{USER}")
         assert done.exit_status == 4
+
+
+def test_the_in_process_server_forwards_only_to_the_machines_own_sockets(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    folder = private_folder("gateway.sock")
+    shared = Path(tempfile.mkdtemp(prefix="cloudlab-"))
+    shared.chmod(0o755)
+    try:
+        # A socket in the machine's home, or in a private cloudlab-* folder in /tmp: reachable
+        assert _machine_socket(str(home / ".cloudlab" / "gateway.sock"), home)
+        assert _machine_socket(str(folder / "gateway.sock"), home)
+        # Anything else on this host: not (one of the laptop's, a tunnel's local end, one in a
+        # folder others may enter, one reached through a symlink out of the home)
+        assert not _machine_socket(str(tmp_path / "laptop.sock"), home)
+        assert not _machine_socket(str(folder / "i-0123456789abcdef0.sock"), home)
+        assert not _machine_socket("/run/docker.sock", home)
+        assert not _machine_socket(str(shared / "gateway.sock"), home)
+        (home / "out").symlink_to(tmp_path)
+        assert not _machine_socket(str(home / "out" / "laptop.sock"), home)
+    finally:
+        remove_folder(folder)
+        shared.rmdir()

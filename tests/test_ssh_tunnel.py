@@ -1,10 +1,12 @@
-"""The supervised tunnel against real sshd: heals on the same local port, binds loopback only;
-and closing it waits for a forward process that is still ending."""
+"""The supervised tunnel against real sshd: heals on the same local socket, which no other local
+user can reach or take, even while it heals; and closing it waits for a forward process that is
+still ending."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
+import os
+import stat
 from pathlib import Path
 
 import asyncssh
@@ -12,30 +14,10 @@ import pytest
 
 from jupyter_cloudlab.ssh.bootstrap import BootstrapOptions, BootstrapResult, bootstrap
 from jupyter_cloudlab.ssh.tunnel import Tunnel
-from tests.helpers.ssh_machines import Rig, get_json, rig
+from tests.helpers.host_processes import tcp_listeners, unix_listeners
+from tests.helpers.ssh_machines import REFUSED, Rig, another_user_tries, get_json, rig
 
 HEAL_TIMEOUT_S = 60.0
-
-
-def listening_addresses(port: int) -> set[str]:
-    """Local addresses with a TCP listener on `port`, from /proc/net/tcp{,6}."""
-    found = set()
-    for name, width in (("tcp", 8), ("tcp6", 32)):
-        try:
-            lines = Path(f"/proc/net/{name}").read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            local, state = line.split()[1], line.split()[3]
-            address, hex_port = local.split(":")
-            if state == "0A" and int(hex_port, 16) == port and len(address) == width:
-                raw = bytes.fromhex(address)
-                if width == 8:
-                    found.add(socket.inet_ntop(socket.AF_INET, raw[::-1]))
-                else:
-                    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
-                    found.add(socket.inet_ntop(socket.AF_INET6, words))
-    return found
 
 
 def _session(machine: Rig):
@@ -57,7 +39,9 @@ async def _wait_for(states: list[str], count: int, wanted: str) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_tunnel_heals_after_sshd_restart_on_the_same_local_port(tmp_path: Path) -> None:
+async def test_tunnel_heals_on_the_same_socket_that_no_other_user_can_reach_or_take(
+    tmp_path: Path,
+) -> None:
     async with rig(tmp_path) as machine:
         states: list[str] = []
         tokens: list[str] = []
@@ -67,33 +51,52 @@ async def test_tunnel_heals_after_sshd_restart_on_the_same_local_port(tmp_path: 
             if machine_server is not None:
                 tokens.append(machine_server.token)
 
-        tunnel = Tunnel(_session(machine), on_state)
+        listening_before = tcp_listeners(os.getpid())
+        tunnel = Tunnel(_session(machine), on_state, name=machine.instance_id)
         try:
             # Given an open tunnel to the machine's server
-            port = await tunnel.open()
+            path = await tunnel.open()
             assert states == ["up"]
-            assert await asyncio.to_thread(get_json, port, "/api/status", tokens[-1])
-            # Then the forward listens on loopback only
-            assert listening_addresses(port) == {"127.0.0.1"}
+            assert await asyncio.to_thread(get_json, path, "/api/status", tokens[-1])
+
+            # Then its local end is a socket (0600) in a folder of ours that no one else may
+            # enter (0700), and no TCP port: nothing of it is on a port another user can take
+            folder = Path(path).parent
+            assert stat.S_IMODE(folder.lstat().st_mode) == 0o700
+            assert folder.lstat().st_uid == os.geteuid() and not folder.is_symlink()
+            assert stat.S_ISSOCK(os.lstat(path).st_mode)
+            assert stat.S_IMODE(os.lstat(path).st_mode) == 0o600
+            assert path in unix_listeners(os.getpid())
+            assert tcp_listeners(os.getpid()) == listening_before
+            # And another local user can neither connect to it nor put anything in its place
+            assert another_user_tries(path) == REFUSED
             first_address = machine.powered
 
             # When sshd (and everything on the machine) is killed and started again
             await machine.host.power_off(machine.instance_id)
             await _wait_for(states, 2, "down")
             await asyncio.sleep(0.5)  # a few failed reconnects while it is off
+
+            # Then while it heals the path stays out of every other user's reach: there is no
+            # moment when another user could listen there in the tunnel's place
+            assert another_user_tries(path) == REFUSED
             await machine.power_on()
 
-            # Then the tunnel comes back by itself, on the same local port, to the new address
+            # Then the tunnel comes back by itself, at the same path, to the new address
             await _wait_for(states, 3, "up")
-            assert tunnel.local_port == port and machine.powered != first_address
-            status = await asyncio.to_thread(get_json, port, "/api/status", tokens[-1])
+            assert tunnel.socket_path == path and machine.powered != first_address
+            status = await asyncio.to_thread(get_json, path, "/api/status", tokens[-1])
             assert "started" in status
-            assert listening_addresses(port) == {"127.0.0.1"}
+            assert stat.S_IMODE(os.lstat(path).st_mode) == 0o600
+            assert tcp_listeners(os.getpid()) == listening_before
+            assert another_user_tries(path) == REFUSED
         finally:
             await tunnel.close()
+        # And closing it removes its folder
         assert tunnel.state == "detached"
+        assert not folder.exists()
         with pytest.raises(OSError):
-            await asyncio.open_connection("127.0.0.1", port)
+            await asyncio.open_unix_connection(path)
 
 
 class _Connection:
@@ -111,8 +114,6 @@ class _Connection:
 
 class _SlowForward:
     """A forward process that takes a moment to end once closed, as ssh after SIGTERM does."""
-
-    local_port = 1
 
     def __init__(self) -> None:
         self.ended = asyncio.Event()
@@ -133,7 +134,7 @@ async def test_closing_while_a_dropped_forward_ends_still_waits_for_it() -> None
         sessions += 1
         if sessions > 1:  # the machine is gone: reconnecting never succeeds
             await asyncio.Event().wait()
-        return connection, BootstrapResult(port=2, token="t")
+        return connection, BootstrapResult(token="t", socket="/m/gateway.sock")
 
     async def start_forward(*_: object) -> _SlowForward:
         return forward

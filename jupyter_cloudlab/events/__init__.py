@@ -8,3 +8,5 @@ MACHINE_EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_cloudlab/machine/v
 MACHINE_EVENT_SCHEMA = Path(__file__).parent / "machine.yaml"
 CONNECTION_EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_cloudlab/connection/v1"
 CONNECTION_EVENT_SCHEMA = Path(__file__).parent / "connection.yaml"
+WORKSPACE_EVENT_SCHEMA_ID = "https://events.jupyter.org/jupyter_cloudlab/workspace/v1"
+WORKSPACE_EVENT_SCHEMA = Path(__file__).parent / "workspace.yaml"

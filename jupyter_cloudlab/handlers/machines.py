@@ -6,7 +6,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..kernels.status import connection_status
-from ..models import LaunchRequest, MachineConnection, MachineList
+from ..models import LaunchRequest, MachineChange, MachineConnection, MachineList
 from .base import CloudLabHandler
 
 
@@ -21,8 +21,10 @@ class MachinesHandler(CloudLabHandler):
     @authorized
     async def post(self) -> None:
         request = self.parse_body(LaunchRequest)
-        orchestrator = await self.orchestrator()
-        machine = await orchestrator.launch(request)
+        session = await self.session()
+        machine = await session.orchestrator.launch(request)
+        if not request.mirror:  # recorded before its flow runs: it connects without a mirror
+            machine = session.set_mirror(machine.id, False)
         self.reply(machine, status=202)
 
 
@@ -32,6 +34,16 @@ class MachineHandler(CloudLabHandler):
     async def get(self, machine_id: str) -> None:
         orchestrator = await self.orchestrator()
         self.reply(orchestrator.get(machine_id))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, machine_id: str) -> None:
+        change = self.parse_body(MachineChange)
+        session = await self.session()
+        machine = session.orchestrator.get(machine_id)
+        if change.mirror is not None:
+            machine = session.set_mirror(machine_id, change.mirror)
+        self.reply(machine)
 
     @web.authenticated
     @authorized

@@ -115,6 +115,16 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("get", "/machines/{machine_id}"): Operation(
         "One machine.", models.Machine, errors=(404,), reply_words="The machine."
     ),
+    ("patch", "/machines/{machine_id}"): Operation(
+        "Change a machine's settings: its workspace mirror.",
+        models.Machine,
+        body=models.MachineChange,
+        errors=(400, 404),
+        reply_words="The machine, changed.",
+        description="`mirror: false` stops mirroring notebooks' folders to the machine: its "
+        "kernels' next cells run without a push. Kernels started meanwhile work in the "
+        "machine's home.",
+    ),
     ("delete", "/machines/{machine_id}"): Operation(
         "Terminate the machine (its disk is deleted).",
         models.Machine,

@@ -11,25 +11,34 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from ..models import TunnelState
+from .kernel_files import MachineFiles
 
 KERNEL_NAME_PREFIX = "cloudlab."
 
 
 @dataclass(frozen=True)
 class MachineServer:
-    """A machine's jupyter_server reachable through a local port forward."""
+    """A machine's jupyter_server reachable through the tunnel's local end: a Unix socket in a
+    folder only this user can enter (a loopback port could be taken by another local user)."""
 
     machine_id: str
     """Our id of the machine, e.g. ``m-1a2b3c4d``; used in kernel names."""
     machine_name: str
     """The name the user gave the machine."""
     base_url: str
-    """Local end of the forward, e.g. ``http://127.0.0.1:54321`` (no trailing slash)."""
+    """The base of its URLs, e.g. ``http://cloudlab-m-1a2b3c4d`` (no trailing slash). With a
+    ``socket_path`` its host only names the machine (in URLs of log lines and errors): requests go
+    to the socket. Without one (tests' plain servers) it is where to connect."""
     token: str = field(repr=False)
     """The machine server's token. Never sent to the browser, nor shown by repr (log lines,
     tracebacks)."""
     label: str
     """Shown after kernel display names, e.g. ``g5.xlarge · A10G 24 GB``."""
+    socket_path: str | None = None
+    """The tunnel's local Unix socket, where requests go."""
+    files: MachineFiles | None = field(default=None, repr=False, compare=False)
+    """The machine's workspace mirror (kernels start beside their notebook's files); None when
+    the mirror is off for this machine: kernels then start in the machine server's root."""
 
 
 def machine_kernel_name(machine_id: str, remote_name: str) -> str:

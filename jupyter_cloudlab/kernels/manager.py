@@ -24,9 +24,11 @@ from tornado import web
 from traitlets import Any as AnyTrait
 from traitlets import Dict, Float, Instance, Unicode, default, observe
 
+from .kernel_files import KernelWorkspace
 from .kernel_map import load_kernel_map, save_kernel_map
 from .machine_kernel import MachineKernel
 from .machine_servers import MachineServer, MachineServerRegistry, parse_machine_kernel_name
+from .notebook_path import notebook_api_path, saved_notebook_path
 from .server_client import MachineServerClient, MachineServerError
 
 # How long a kernel listing waits for a machine before showing the last known model instead.
@@ -236,13 +238,42 @@ class CloudLabKernelManager(AsyncMappingKernelManager):
             return kernel_id
         machine_id, remote_name = parsed
         machine_server = self._server_for(machine_id)
+        notebook_path = notebook_api_path(self.root_dir, path, kwargs.get("env"))
+        workspace = await self._open_workspace(machine_server, notebook_path)
+        # With the mirror on the kernel works in the mirror of its notebook's folder; off, in
+        # the notebook's folder if the machine has one by that path, else its server's root.
+        remote_path = workspace.machine_dir if workspace is not None else path
         try:
-            model = await MachineServerClient(machine_server).start_kernel(remote_name, path)
+            model = await MachineServerClient(machine_server).start_kernel(remote_name, remote_path)
         except MachineServerError as e:
             raise self._http_error(e, "start", kernel_name) from e
         kernel = self._adopt(machine_server, model)
+        kernel.keep_workspace(notebook_path, machine_server.files, workspace)
         self.log.info("Machine kernel started on %s: %s", machine_id, kernel.kernel_id)
         return kernel.kernel_id
+
+    async def _open_workspace(
+        self, machine_server: MachineServer, notebook_path: str | None
+    ) -> KernelWorkspace | None:
+        """Mirror the notebook's folder before its kernel starts; a failure is the start's
+        (a kernel beside none of its files would fail later, and less clearly)."""
+        if machine_server.files is None:
+            return None
+        try:
+            return await machine_server.files.open(notebook_path)
+        except Exception as e:
+            self.log.warning("Mirroring %s to %s failed: %s", notebook_path, machine_server, e)
+            raise web.HTTPError(
+                503,
+                f"The notebook's folder could not be copied to {machine_server.machine_name}: "
+                f"{e}. The kernel was not started: try again, or turn the machine's mirror off.",
+            ) from e
+
+    async def find_notebook_path(self, kernel_id: str) -> str | None:
+        """The notebook of a kernel's saved session (see notebook_path.saved_notebook_path)."""
+        return saved_notebook_path(
+            getattr(self.parent, "session_manager", None), self.root_dir, kernel_id
+        )
 
     async def shutdown_kernel(  # type: ignore[override]
         self, kernel_id: str, now: bool = False, restart: bool = False

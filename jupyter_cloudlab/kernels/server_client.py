@@ -2,7 +2,10 @@
 
 Everything else in kernels/ goes through :class:`MachineServerClient`, so timeouts, auth and error
 mapping live here. The token travels only in the ``Authorization`` header and is never logged:
-URLs built here carry no secret, so they are safe in log lines and error messages.
+URLs built here carry no secret, so they are safe in log lines and error messages. Requests go
+to the tunnel's Unix socket (``MachineServer.socket_path``): tornado's client through a resolver
+that answers with that socket for any host, the relay's websocket through asyncio's Unix
+connection.
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.netutil import Resolver
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 from .machine_servers import MachineServer
@@ -43,6 +48,22 @@ MAX_LOGO_BYTES = 512 * 1024
 REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # The most of a machine server's error message kept for log lines and replies.
 MAX_ERROR_MESSAGE_CHARS = 500
+# The Host a machine server is asked with over its socket: jupyter_server answers only requests
+# for a loopback name when it is not open to remote access (its check against DNS rebinding).
+SOCKET_HOST = "localhost"
+
+
+class SocketResolver(Resolver):
+    """Every host name resolves to the tunnel's Unix socket (tornado's TCP client connects to
+    AF_UNIX addresses as to any other)."""
+
+    def initialize(self, path: str) -> None:
+        self._path = path
+
+    async def resolve(
+        self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
+    ) -> list[tuple[int, Any]]:
+        return [(socket.AF_UNIX, self._path)]
 
 
 class MachineServerError(Exception):
@@ -68,7 +89,10 @@ class MachineServerClient:
     # -- plumbing -------------------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"token {self.machine_server.token}"}
+        headers = {"Authorization": f"token {self.machine_server.token}"}
+        if self.machine_server.socket_path is not None:
+            headers["Host"] = SOCKET_HOST
+        return headers
 
     def _url(self, *parts: str) -> str:
         return (
@@ -126,7 +150,12 @@ class MachineServerClient:
         )
         # A client of its own: tornado's shared one reads up to 100 MB of any reply (the simple
         # client keeps no connection between requests anyway, so this costs nothing more).
-        client = SimpleAsyncHTTPClient(force_instance=True, max_body_size=2 * max_bytes)
+        path = self.machine_server.socket_path
+        client = SimpleAsyncHTTPClient(
+            force_instance=True,
+            max_body_size=2 * max_bytes,
+            resolver=SocketResolver(path=path) if path is not None else None,
+        )
         try:
             await client.fetch(request)
         except HTTPClientError as e:
@@ -283,6 +312,7 @@ class MachineServerClient:
                 timeout=CONNECT_TIMEOUT,
                 ping_interval=UPSTREAM_PING_INTERVAL,
                 ping_timeout=UPSTREAM_PING_TIMEOUT,
+                socket_path=self.machine_server.socket_path,
             )
         except HandshakeRejected as e:
             message = _error_message(e.body) or f"HTTP {e.status_code}"

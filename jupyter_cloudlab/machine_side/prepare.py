@@ -1,14 +1,19 @@
 """Runs ON the machine: ``python3 - OPTIONS_JSON`` with this file on stdin. Stdlib only (3.7+).
 
-Ensures one headless jupyter_server (the machine server) runs on 127.0.0.1 with a random token kept in
-~/.cloudlab (0600), and prints one line for the caller: ``CLOUDLAB-RESULT {json}``.
+Ensures one headless jupyter_server (the machine server) runs with a random token kept in ~/.cloudlab
+(0600), listening on a Unix socket in a folder only this user may enter (~/.cloudlab/gateway.sock,
+see ``service.pick_socket``), never on a TCP port that another user of the machine could take while
+it is down. Prints one line for the caller: ``CLOUDLAB-RESULT {json}``, whose ``socket`` says where
+the server listens (``port`` instead for a server an earlier version started on 127.0.0.1 and kept
+while kernels run on it).
 
 Idempotent and versioned: ~/.cloudlab/state.json records what is installed (the bootstrap
 version, the packages, the environment's Python, the machine environments found and the machine server's
 settings). A run compares and redoes only what changed, so a prepared machine costs a few stats.
 
-Exit codes: 3 install failed, 4 the server exited, 5 the server never answered, 10 a wheelhouse is
-needed (``CLOUDLAB-NEED-WHEELHOUSE <dir>``: the caller uploads it over SFTP and runs again).
+Exit codes: 3 install failed, 4 the server exited, 5 the server never answered, 6 no private
+place for its socket, 10 a wheelhouse is needed (``CLOUDLAB-NEED-WHEELHOUSE <dir>``: the caller
+uploads it over SFTP and runs again).
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ import json
 import os
 import secrets
 import shutil
-import stat
 import subprocess
 import sys
 import time
@@ -31,8 +35,9 @@ try:  # imported as a package module (tests) or loaded beside it on the machine 
         answers,
         boot_started_server_answers,
         can_use_systemd,
+        ensure_private_state,
         kernels_running,
-        pick_port,
+        pick_socket,
         start_setsid,
         start_systemd,
         stop_old_server,
@@ -46,8 +51,9 @@ except ImportError:
         answers,
         boot_started_server_answers,
         can_use_systemd,
+        ensure_private_state,
         kernels_running,
-        pick_port,
+        pick_socket,
         start_setsid,
         start_systemd,
         stop_old_server,
@@ -55,20 +61,15 @@ except ImportError:
         wait_ready,
     )
 
-VERSION = 2
+try:
+    from .environments import find_envs, write_kernelspecs
+except ImportError:
+    from cloudlab_environments import find_envs, write_kernelspecs  # type: ignore[no-redef]
+
+VERSION = 3
 PACKAGES = ["jupyter_server>=2.0", "ipykernel>=6.0"]
 MARKER = STATE / "state.json"
-KERNEL_DIR = STATE / "jupyter" / "kernels"
-ENV_PREFIX = "env-"
 GPU_QUERY = ["--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"]
-DISPLAY = {
-    "pytorch": "PyTorch",
-    "tensorflow": "TensorFlow",
-    "tensorflow2": "TensorFlow 2",
-    "mxnet": "MXNet",
-    "jax": "JAX",
-    "python3": "Python 3",
-}
 LAUNCHER = (
     # jsonschema imports rfc3987_syntax when present, which builds a parser at import: ~3 s
     # of jupyter_server's ~4.5 s start on a small machine, for a URI format we never check.
@@ -82,7 +83,12 @@ EXTENSIONS_OFF = {
 
 
 def has_packages(python: str) -> bool:
-    probe = "import jupyter_server, ipykernel"
+    """jupyter_server 2 or later (the machine server's classes need it; older ones, as some images
+    carry, get the isolated environment) and ipykernel."""
+    probe = (
+        "import jupyter_server, ipykernel; "
+        "assert int(jupyter_server.__version__.split('.')[0]) >= 2"
+    )
     return subprocess.run([python, "-c", probe], capture_output=True).returncode == 0
 
 
@@ -140,104 +146,6 @@ def ensure_env(options: dict, marker: dict) -> tuple[str, bool]:
     if os.access(venv_python, os.X_OK) and has_packages(str(venv_python)):
         return str(venv_python), False
     return install_env(options, STATE / "install.log"), True
-
-
-def display_name(env_dir: Path) -> str:
-    first, _, rest = env_dir.name.partition("_")
-    label = DISPLAY.get(first.lower(), first.replace("-", " ").title())
-    return f"Python 3 ({label}{' ' + rest if rest else ''})"
-
-
-def env_signature(python: Path) -> list[float]:
-    try:
-        return [python.lstat().st_mtime, python.parent.parent.stat().st_mtime]
-    except OSError:
-        return []
-
-
-def trusted(path: Path) -> bool:
-    """Whether only root and this user can change what runs at ``path``: the file and every
-    folder above it, on the way there (symlinks as they are) and after resolving symlinks, are
-    owned by root or us and writable by no group or other user. A group- or world-writable
-    folder with the sticky bit (/tmp) is allowed above: others can't rename or replace what we
-    own in it."""
-    owners = (0, os.geteuid())
-
-    def safe(entry: str, must_not_be_writable: bool) -> bool:
-        info = os.lstat(entry)
-        if info.st_uid not in owners:
-            return False
-        if stat.S_ISLNK(info.st_mode) or not info.st_mode & 0o022:
-            return True
-        return (
-            not must_not_be_writable
-            and stat.S_ISDIR(info.st_mode)
-            and bool(info.st_mode & stat.S_ISVTX)
-        )
-
-    try:
-        for chain in (Path(os.path.abspath(path)), Path(os.path.realpath(path))):
-            if not safe(str(chain), must_not_be_writable=True):
-                return False
-            if not all(safe(str(folder), must_not_be_writable=False) for folder in chain.parents):
-                return False
-    except OSError:
-        return False
-    return True
-
-
-def find_envs(roots: list[str], server_python: str, cached: dict) -> dict:
-    """Environments under the roots whose bin/python imports ipykernel (results cached).
-
-    Only trusted ones (``trusted``) are even probed: the bootstrap and the kernels run that
-    python, so one that another user of the machine could replace is left out."""
-    found = {}
-    for root in roots:
-        try:
-            children = sorted(Path(root).iterdir())
-        except OSError:
-            continue
-        for env_dir in children:
-            python = env_dir / "bin" / "python"
-            if str(python) == server_python or not os.access(python, os.X_OK):
-                continue
-            if not trusted(python):
-                print(f"CloudLab: {python} left out: another user could change it", file=sys.stderr)
-                continue
-            signature = env_signature(python)
-            entry = cached.get(str(python))
-            if not entry or entry.get("signature") != signature:
-                probe = [str(python), "-c", "import ipykernel"]
-                ok = subprocess.run(probe, capture_output=True).returncode == 0
-                entry = {"signature": signature, "ok": ok, "name": ENV_PREFIX + env_dir.name}
-                entry["display_name"] = display_name(env_dir)
-            found[str(python)] = entry
-    return found
-
-
-def write_kernelspecs(envs: dict) -> list[str]:
-    """One kernelspec per usable environment, pointing at its Python: nothing installed there."""
-    KERNEL_DIR.mkdir(parents=True, exist_ok=True)
-    wanted = {}
-    for python, entry in envs.items():
-        if entry["ok"] and entry["name"] not in wanted:
-            wanted[entry["name"]] = {
-                "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                "display_name": entry["display_name"],
-                "language": "python",
-                "env": {"CONDA_PREFIX": str(Path(python).parent.parent)},
-                "metadata": {"cloudlab": {"environment": str(Path(python).parent.parent)}},
-            }
-    for old in KERNEL_DIR.iterdir():
-        if old.name.startswith(ENV_PREFIX) and old.name not in wanted:
-            shutil.rmtree(old, ignore_errors=True)
-    for name, spec in wanted.items():
-        path = KERNEL_DIR / name / "kernel.json"
-        text = json.dumps(spec, indent=1, sort_keys=True)
-        if not path.exists() or path.read_text() != text:
-            path.parent.mkdir(exist_ok=True)
-            path.write_text(text)
-    return sorted(wanted)
 
 
 def start_gpu_probe() -> list[subprocess.Popen[str]] | None:
@@ -307,7 +215,7 @@ def tuning_digest(options: dict) -> str:
 # ---- end kernels ----
 
 
-def server_argv(python: str, port: int, tuning: dict | None = None) -> list[str]:
+def server_argv(python: str, sock: str, tuning: dict | None = None) -> list[str]:
     config = STATE / "jupyter_server_config.json"
     tuning = tuning or {}
     server = {**tuning.get("ServerApp", {}), "jpserver_extensions": EXTENSIONS_OFF}
@@ -317,9 +225,8 @@ def server_argv(python: str, port: int, tuning: dict | None = None) -> list[str]
         "-c",
         LAUNCHER,
         f"--config={config}",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
+        f"--ServerApp.sock={sock}",
+        "--ServerApp.sock_mode=0600",
         "--ServerApp.open_browser=False",
         f"--ServerApp.root_dir={Path.home()}",
         "--ServerApp.allow_root=True",
@@ -340,7 +247,7 @@ def server_env() -> dict[str, str]:
 def main(argv: list[str]) -> int:
     options = json.loads(argv[1]) if len(argv) > 1 else {}
     os.umask(0o077)
-    STATE.mkdir(mode=0o700, exist_ok=True)
+    ensure_private_state()
     phases: dict[str, float] = {}
     started = time.monotonic()
     try:
@@ -362,32 +269,35 @@ def main(argv: list[str]) -> int:
     phases["check"] = phases.get("check", 0.0) + time.monotonic() - mark
     mark = time.monotonic()
 
-    port = marker.get("port")
+    # A socket path; or the port of a server an earlier version started (answers() sends the
+    # token there only once /proc/net/tcp shows the listener is this user's).
+    endpoint = marker.get("socket") or marker.get("port")
     unit = marker.get("unit")
-    running = bool(port) and (
-        answers(port, token)
-        or bool(use_systemd and unit and boot_started_server_answers(unit, port, token))
+    running = bool(endpoint) and (
+        answers(endpoint, token)
+        or bool(use_systemd and unit and boot_started_server_answers(unit, endpoint, token))
     )
     # One started with other code or settings stays while kernels run on it (they would die
     # with it); a later bootstrap that finds it without kernels replaces it.
     outdated = running and marker.get("gateway") != server_key
-    reused = running and (not outdated or kernels_running(port, token))
+    reused = running and (not outdated or kernels_running(endpoint, token))
     if reused and outdated:  # the marker goes on describing the machine server that runs
         server_key, service = marker["gateway"], marker.get("service", service)
     if not reused:
         if marker.get("gateway") and marker.get("gateway") != server_key:
             stop_old_server(marker)
-        port = pick_port(port)
+        endpoint = pick_socket(marker.get("socket"))
         log = STATE / "gateway.log"
         tuning = write_server_tuning(options)
-        command, env = server_argv(python, port, tuning), server_env()
+        command, env = server_argv(python, endpoint, tuning), server_env()
         process = None
         if use_systemd:
             unit = start_systemd(command, env, log)
         else:
             process = start_setsid(command, env, log)
-        wait_ready(port, token, process, log)
+        wait_ready(endpoint, token, process, log)
     phases["start"] = time.monotonic() - mark
+    where = {"socket": endpoint} if isinstance(endpoint, str) else {"port": endpoint}
 
     new_marker = {
         "version": VERSION,
@@ -397,12 +307,12 @@ def main(argv: list[str]) -> int:
         "gateway": server_key,
         "service": service,
         "unit": unit if service == "systemd" else None,
-        "port": port,
+        **where,
     }
     if new_marker != marker:
         MARKER.write_text(json.dumps(new_marker, indent=1, sort_keys=True))
     result = {
-        "port": port,
+        **where,
         "token": token,
         "python": python,
         "service": service,

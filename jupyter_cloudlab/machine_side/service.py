@@ -7,17 +7,25 @@ password, else a detached ``setsid`` process. Stdlib only (3.7+).
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
+import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 STATE = Path.home() / ".cloudlab"
+SOCKET = STATE / "gateway.sock"
+"""Where the machine server listens: a Unix socket in a folder only its user may enter, so no
+other user of the machine can listen there in its place, even after a reboot (a loopback port
+could be taken while the server is down)."""
+MAX_SOCKET_PATH_BYTES = 100  # sun_path: 108 bytes on Linux, 104 on macOS (sandbox machines)
+HOST = "localhost"
 SANDBOX_MARKER = "CLOUDLAB_SANDBOX_MACHINE"
 READY_TIMEOUT_S = 120.0
 TAIL_LINES = 20
@@ -39,45 +47,129 @@ def tail(path: Path, lines: int = TAIL_LINES) -> str:
         return "(no log)"
 
 
-def answers(port: int, token: str) -> bool:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/status", headers={"Authorization": f"token {token}"}
-    )
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def private(folder: Path) -> bool:
+    """Whether ``folder`` is a real folder (no symlink) of this user that no one else may enter,
+    so that nobody else can have put a socket there."""
     try:
-        with urllib.request.urlopen(request, timeout=2):
-            return True
+        info = os.lstat(str(folder))
     except OSError:
         return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o077
 
 
-def kernels_running(port: int, token: str) -> bool:
-    """Whether the machine server has kernels (when it can't say: assume it has, so none is killed)."""
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/kernels", headers={"Authorization": f"token {token}"}
-    )
+def tcp_listener_is_ours(port: int) -> bool:
+    """Whether what listens on 127.0.0.1:``port`` is a socket of this user (/proc/net/tcp names
+    each socket's owner). A server an earlier version started listens on a port: after a reboot
+    another user may have taken it, and the token must not go there."""
+    owners = set()
+    for name, loopback in (("tcp", ("0100007F", "00000000")), ("tcp6", ())):
+        try:
+            lines = Path("/proc/net/" + name).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            address, _, hex_port = fields[1].partition(":")
+            if fields[3] != "0A" or int(hex_port, 16) != port:
+                continue
+            if name == "tcp" and address not in loopback:
+                continue
+            owners.add(int(fields[7]))
+    return owners == {os.geteuid()}
+
+
+def _get(endpoint: str | int, path: str, token: str, timeout: float) -> bytes | None:
+    """The body of a GET that the machine server answered with 200; None when it did not, or
+    when its socket (or port) is not this user's own: the token goes nowhere else. ``endpoint``:
+    the server's socket path, or the loopback port of a server an earlier version started."""
+    if isinstance(endpoint, str):
+        if not private(Path(endpoint).parent):
+            return None
+        connection: http.client.HTTPConnection = _UnixHTTPConnection(endpoint, timeout)
+    else:
+        if not tcp_listener_is_ours(endpoint):
+            return None
+        connection = http.client.HTTPConnection("127.0.0.1", endpoint, timeout=timeout)
     try:
-        with urllib.request.urlopen(request, timeout=5) as reply:
-            return bool(json.loads(reply.read()))
-    except (OSError, ValueError):
+        # jupyter_server answers only a loopback Host while it is closed to remote access.
+        connection.request("GET", path, headers={"Authorization": "token " + token, "Host": HOST})
+        reply = connection.getresponse()
+        body = reply.read()
+        return body if reply.status == 200 else None
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        connection.close()
+
+
+def answers(endpoint: str | int, token: str) -> bool:
+    return _get(endpoint, "/api/status", token, 2) is not None
+
+
+def kernels_running(endpoint: str | int, token: str) -> bool:
+    """Whether the machine server has kernels (when it can't say: assume it has, so none is killed)."""
+    body = _get(endpoint, "/api/kernels", token, 5)
+    try:
+        return body is None or bool(json.loads(body))
+    except ValueError:
         return True
 
 
-def port_free(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as tornado binds
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+def pick_socket(previous: str | int | None) -> str:
+    """Where a new machine server listens: ~/.cloudlab/gateway.sock (~/.cloudlab is 0700). For a
+    home too deep for a socket path (sun_path holds 108 bytes; a sandbox machine's home is deep),
+    a folder of ours in the temporary folder: the previous one while it is still ours alone, else
+    a new one (mkdtemp: atomic, 0700, a random name, so no one can have made it first).
+
+    What is left at that path (the socket of a server that was stopped, is stopping, or no longer
+    answers) is removed: the new server listens on a socket of its own there."""
+    if len(os.fsencode(str(SOCKET))) <= MAX_SOCKET_PATH_BYTES:
+        path = str(SOCKET)
+    elif isinstance(previous, str) and private(Path(previous).parent):
+        path = previous
+    else:
+        path = _new_socket_path()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    return path
 
 
-def pick_port(previous: int | None) -> int:
-    if previous and port_free(previous):
-        return previous
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _new_socket_path() -> str:
+    for parent in (None, "/tmp"):
+        folder = tempfile.mkdtemp(prefix="cloudlab-", dir=parent)
+        path = os.path.join(folder, SOCKET.name)
+        if len(os.fsencode(path)) <= MAX_SOCKET_PATH_BYTES:
+            return path
+        os.rmdir(folder)
+    raise StepFailed(
+        6, "No folder on the machine gives a short enough path for the server's socket."
+    )
+
+
+def ensure_private_state() -> None:
+    """~/.cloudlab holds the token and the server's socket: a folder of this user, 0700."""
+    STATE.mkdir(mode=0o700, exist_ok=True)
+    info = os.lstat(str(STATE))
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+        raise StepFailed(6, f"{STATE} is not a folder of this user: move it away and retry.")
+    if info.st_mode & 0o077:
+        os.chmod(str(STATE), 0o700)
 
 
 def stop_old_server(marker: dict) -> None:
@@ -151,7 +243,7 @@ def start_systemd(argv: list[str], env: dict[str, str], log: Path) -> str:
     return unit
 
 
-def boot_started_server_answers(unit: str, port: int, token: str) -> bool:
+def boot_started_server_answers(unit: str, endpoint: str | int, token: str) -> bool:
     """After a boot systemd starts the enabled unit by itself: wait for that one, not restart it."""
     state = subprocess.run(
         [*sudo(), "systemctl", "is-active", unit], capture_output=True, text=True
@@ -160,7 +252,7 @@ def boot_started_server_answers(unit: str, port: int, token: str) -> bool:
         return False
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
-        if answers(port, token):
+        if answers(endpoint, token):
             return True
         time.sleep(0.05)
     return False
@@ -181,10 +273,12 @@ def start_setsid(argv: list[str], env: dict[str, str], log: Path) -> subprocess.
     return process
 
 
-def wait_ready(port: int, token: str, process: subprocess.Popen | None, log: Path) -> None:
+def wait_ready(
+    endpoint: str | int, token: str, process: subprocess.Popen | None, log: Path
+) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
-        if answers(port, token):
+        if answers(endpoint, token):
             return
         if process is not None and process.poll() is not None:
             raise StepFailed(4, f"The jupyter server on the machine exited:\n{tail(log)}")

@@ -52,6 +52,10 @@ class MachineBook:
     def update(self, machine_id: str, **fields: Any) -> None:
         self._keep(self.get(machine_id).model_copy(update=fields))
 
+    def change(self, machine_id: str, **fields: Any) -> None:
+        """Update a record and announce it (a user's change, e.g. its mirror turned off)."""
+        self._changed(self._keep(self.get(machine_id).model_copy(update=fields)))
+
     def set_state(self, machine_id: str, state: MachineState) -> None:
         machine = self.get(machine_id)
         if machine.state is not state:

@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable
 from ..cloud.aws_client import AwsClient
 from ..cloud.network import Ec2Network
 from ..kernels.machine_servers import MachineServer, MachineServerRegistry
-from ..models import MachineState, TunnelState
+from ..models import Machine, MachineState, TunnelState
 from ..ssh.bootstrap import BootstrapResult
+from ..workspace.mirror import Mirror
 from .book import MachineBook
 from .link import LinkContext, MachineLink
 
@@ -42,6 +43,8 @@ class MachineConnector:
         self._cloud = cloud
         self._on_gone = on_gone
         self._links: dict[str, MachineLink] = {}
+        if context.workspaces is not None:
+            context.workspaces.attach(self.set_mirror)
 
     def link(self, machine_id: str) -> MachineLink | None:
         return self._links.get(machine_id)
@@ -67,8 +70,13 @@ class MachineConnector:
             ),
         )
         self._links[machine_id] = link
+        workspaces = context.workspaces
+        if workspaces is not None:
+            workspaces.open(machine_id, link.sftp)  # before the tunnel's up: its server gets it
         await link.open()
         self._book.update(machine_id, address=link.address)
+        if workspaces is not None:
+            self._book.update(machine_id, workspace=workspaces.machine_folder)
         machine_server = self._machine_servers.get(machine_id)
         assert machine_server is not None
         specs = await self._list_kernelspecs(machine_server)
@@ -86,6 +94,8 @@ class MachineConnector:
             await link.close()
             if self._links.get(machine_id) is link:
                 del self._links[machine_id]
+                if self._context.workspaces is not None:
+                    await self._context.workspaces.close(machine_id)
         if forget:
             await self.forget_kernels(machine_id)
 
@@ -117,7 +127,7 @@ class MachineConnector:
             return
         if state in (TunnelState.down, TunnelState.gone, TunnelState.refused):
             self._machine_servers.set_link_state(machine_id, state)  # status
-        if state is TunnelState.up and bootstrapped is not None and link.local_port is not None:
+        if state is TunnelState.up and bootstrapped is not None and link.socket_path is not None:
             if bootstrapped.gpu is not None and bootstrapped.gpu_label != machine.gpu_label:
                 # What nvidia-smi found on the machine beats the instance-type catalog.
                 self._book.update(machine_id, gpu_label=bootstrapped.gpu_label)
@@ -127,12 +137,32 @@ class MachineConnector:
                 MachineServer(
                     machine_id=machine_id,
                     machine_name=machine.name,
-                    base_url=f"http://127.0.0.1:{link.local_port}",
+                    base_url=f"http://cloudlab-{machine_id}",
                     token=bootstrapped.token,
                     label=label,
+                    socket_path=link.socket_path,
+                    files=self._files(machine),
                 )
             )
         elif state is TunnelState.gone:
             self._on_gone(machine_id)
         elif state is TunnelState.refused and link.refusal is not None:
             self._book.fail(machine_id, link.refusal)  # a changed host key: say so, do not retry
+
+    def _files(self, machine: Machine) -> Mirror | None:
+        """The machine's mirror while it is on for the machine (else kernels work as before)."""
+        workspaces = self._context.workspaces
+        if workspaces is None or not machine.mirror:
+            return None
+        return workspaces.get(machine.id)
+
+    def set_mirror(self, machine_id: str, enabled: bool) -> Machine:
+        """Turn a machine's mirror on or off: recorded (persisted, announced) and, while the
+        machine is connected, its kernels' next cells follow."""
+        self._book.change(machine_id, mirror=enabled)
+        machine = self._book.get(machine_id)
+        machine_server = self._machine_servers.get(machine_id)
+        if machine_server is not None:
+            files = self._files(machine)
+            self._machine_servers.add(dataclasses.replace(machine_server, files=files))
+        return machine

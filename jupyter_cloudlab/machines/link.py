@@ -21,6 +21,7 @@ from ..ssh.host_keys import HostKeyStore, HostKeyUnverified, console_fingerprint
 from ..ssh.openssh_forward import OpenSSHForwarding
 from ..ssh.tunnel import MachineGone, StateListener, Tunnel
 from .store import MachineStore
+from .workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class LinkContext:
     """Bootstrap options; None means the defaults with `remote_python`."""
     openssh_forward: OpenSSHForwarding | None = None
     """Carry the kernel traffic in OpenSSH's client; None: in asyncssh."""
+    workspaces: Workspaces | None = None
+    """The notebooks' folders mirrored to machines; None: no mirror (the CLI)."""
 
     def bootstrap_options(self) -> BootstrapOptions:
         return self.bootstrap or BootstrapOptions(python=self.remote_python)
@@ -71,11 +74,15 @@ class MachineLink:
         self.bootstrapped: BootstrapResult | None = None
         self.timings: dict[str, float] = {}
         """Seconds of the last session's phases: connect, check, install, start."""
+        self._sftp: asyncssh.SFTPClient | None = None
+        self._sftp_connection: asyncssh.SSHClientConnection | None = None
+        self._sftp_opening = asyncio.Lock()
         forwarding = context.openssh_forward
         self._tunnel = Tunnel(
             self._open_session,
             on_tunnel_state,
             forwarding.starter(instance_id) if forwarding else None,
+            name=instance_id,
         )
 
     @property
@@ -88,15 +95,29 @@ class MachineLink:
         return self._tunnel.refusal
 
     @property
-    def local_port(self) -> int | None:
-        return self._tunnel.local_port
+    def socket_path(self) -> str | None:
+        """The local end of the tunnel: a Unix socket only this user can reach."""
+        return self._tunnel.socket_path
 
-    async def open(self) -> int:
-        """Connect, bootstrap and forward; returns the local port of the machine server."""
+    async def open(self) -> str:
+        """Connect, bootstrap and forward; returns the path of the tunnel's local socket."""
         return await self._tunnel.open()
 
     async def close(self) -> None:
         await self._tunnel.close()
+
+    async def sftp(self) -> asyncssh.SFTPClient:
+        """An SFTP session on the link's current SSH connection (the workspace mirror's
+        transport); a new one once the tunnel healed on a new connection. Raises
+        ConnectionError while the link is down."""
+        async with self._sftp_opening:
+            connection = self._tunnel.connection
+            if connection is None or self._tunnel.state is not TunnelState.up:
+                raise ConnectionError("the link to the machine is down (reconnecting)")
+            if self._sftp is None or self._sftp_connection is not connection:
+                self._sftp = await connection.start_sftp_client()
+                self._sftp_connection = connection
+            return self._sftp
 
     def stop_healing(self) -> None:
         self._tunnel.stop_healing()

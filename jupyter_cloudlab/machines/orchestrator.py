@@ -2,6 +2,10 @@
 
 Commands return at once with the new state; the slow part runs as a task per machine, and every
 state change is persisted and emitted (the panel listens).
+
+Commands may come at any moment: a machine's flows take turns (see flow_tasks.py), and a
+launch's create step (key pair, group, run_instances, the instance id recorded) is never cut
+midway, so no instance AWS made is left without its row.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from ..errors import CloudLabError, ErrorKind
 from ..kernels.machine_servers import MachineServerRegistry
 from ..models import LaunchRequest, Machine, MachineAction, MachineState, TunnelState
 from ..ssh.client_key import public_key_line
+from .adoption import adopted
 from .book import MachineBook
 from .connector import KernelspecLister, MachineConnector
 from .errors import InvalidTransition
+from .flow_tasks import FlowTasks
 from .link import LinkContext
 from .store import MachineStore
 from .transitions import TRANSITIONS, allows
@@ -66,7 +72,7 @@ class MachineOrchestrator:
         self._computer = Computer.of(self._public_key)
         self._security_group = self._computer.security_group_name
         self._owner: Owner | None = None
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._flows = FlowTasks()
         self._connector = MachineConnector(
             context,
             self._book,
@@ -74,7 +80,7 @@ class MachineOrchestrator:
             list_kernelspecs,
             forget_kernels,
             cloud=self._cloud,
-            on_gone=lambda machine_id: self._run(machine_id, self._observe_gone(machine_id)),
+            on_gone=lambda machine_id: self._flows.run(machine_id, self._observe_gone(machine_id)),
         )
 
     # ---- queries -------------------------------------------------------------------------
@@ -112,7 +118,7 @@ class MachineOrchestrator:
         )
         self._book.add(machine)
         spec_args = (request, image.ssh_user, image.root_device_name)
-        self._run(machine.id, self._launch_flow(machine.id, *spec_args))
+        self._flows.run(machine.id, self._launch_flow(machine.id, *spec_args))
         return machine
 
     async def stop(self, machine_id: str) -> Machine:
@@ -139,7 +145,7 @@ class MachineOrchestrator:
         if not allows(machine, action):
             raise InvalidTransition(transition.refusal.format(state=machine.state.value))
         self._book.set_state(machine_id, transition.during)
-        self._run(machine_id, flow(machine_id))
+        self._flows.run(machine_id, flow(machine_id))
         return self.get(machine_id)
 
     # ---- lifecycle of the service --------------------------------------------------------
@@ -156,31 +162,17 @@ class MachineOrchestrator:
             for info in await instances.find_ours(self._regions.get(region), self._computer)
         ]
         for region, info in found:
-            known = cached.get(info.instance_id)
-            machine = (
-                known
-                or Machine(
-                    id=info.machine_id,
-                    name=info.name,
-                    instance_type=info.instance_type,
-                    image_id=info.image_id,
-                    region=region,
-                    state=S.pending,
-                    state_since=_now(),
-                    instance_id=info.instance_id,
-                    spot=info.spot,
-                )
-            ).model_copy(update={"kernelspecs": [], "message": None})
+            machine = adopted(cached.get(info.instance_id), info, region)
             self._book.add(machine, announce=False)
             if info.state in ("pending", "running"):
                 self._book.set_state(machine.id, S.connecting)
-                self._run(machine.id, self._connect_flow(machine.id))
+                self._flows.run(machine.id, self._connect_flow(machine.id))
             elif info.state in ("stopping", "stopped"):
                 self._book.set_state(
                     machine.id, S.stopping if info.state == "stopping" else S.stopped
                 )
                 if info.state == "stopping":
-                    self._run(machine.id, self._stop_flow(machine.id))
+                    self._flows.run(machine.id, self._stop_flow(machine.id))
                 await self._forget_kernels(machine.id)  # a stopped machine ran none of them
         # Kernels saved for machines stopped or terminated while this server was away are gone.
         found_ids = {info.instance_id for _, info in found}
@@ -188,40 +180,73 @@ class MachineOrchestrator:
             if machine.instance_id not in found_ids:
                 await self._forget_kernels(machine.id)
         self._book.persist()
+        # A key pair or group that no instance of ours uses (a server killed between making
+        # them and run_instances) is not left behind.
+        for region in regions:
+            with contextlib.suppress(CloudError):
+                await access.release_unused(self._regions.get(region), self._computer)
 
     async def close(self) -> None:
         """Detach (never stop or terminate): machines and their kernels outlive this server."""
-        for task in list(self._tasks.values()):
-            task.cancel()
-        for task in list(self._tasks.values()):
-            with contextlib.suppress(BaseException):
-                await task
+        await self._flows.close()
         await self._connector.detach_all()
 
     # ---- flows ---------------------------------------------------------------------------
     async def _launch_flow(
         self, machine_id: str, request: LaunchRequest, ssh_user: str, root_device: str
     ) -> None:
-        machine = self.get(machine_id)
+        ec2 = self._cloud(machine_id)
+        creating = self._flows.create(
+            machine_id, self._create_instance(machine_id, request, ssh_user, root_device)
+        )
+        info: instances.InstanceInfo | None = None
         try:
-            owner = await self._owner_of()
-            key_name = await access.ensure_key_pair(
-                self._cloud(machine_id), self._public_key, owner
-            )
+            # Until it runs, this launch counts as opening (see access.opening): meanwhile no
+            # other flow's stop closes SSH, nor a terminate releases the key pair or group.
+            with access.opening(ec2, self._computer):
+                # Cancelling this flow (a terminate, the server stopping, an account switch)
+                # does not cut the create step: whoever cancelled finds the instance recorded.
+                info = await asyncio.shield(creating)
+                self._book.set_state(machine_id, S.pending)
+                await instances.wait_running(ec2, info.instance_id)
+            await self._connector.connect(machine_id)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            failure = error
+        if info is None:
+            # Nothing is left behind (no security group or key pair that no machine uses),
+            # and only then is the failure shown.
+            with contextlib.suppress(CloudError):
+                await access.release_unused(ec2, self._computer)
+            self._book.fail(machine_id, failure)
+            return
+        # A launch that cannot be used is not left running (and billing) behind.
+        self._book.fail(machine_id, failure)
+        await self._connector.disconnect(machine_id)
+        with contextlib.suppress(CloudError):
+            await instances.terminate(ec2, info.instance_id)
+            await access.release_unused(ec2, self._computer)
+
+    async def _create_instance(
+        self, machine_id: str, request: LaunchRequest, ssh_user: str, root_device: str
+    ) -> instances.InstanceInfo:
+        """Key pair, security group, run_instances; the instance id recorded at once."""
+        machine, ec2 = self.get(machine_id), self._cloud(machine_id)
+        owner = await self._owner_of()
+        try:
             cidr = self._ssh_from_cidr or await self._detect_cidr()
-            group_id = await access.ensure_security_group(
-                self._cloud(machine_id), cidr, self._security_group, owner
-            )
-            info = await instances.launch(
-                self._cloud(machine_id),
+            info = await access.launch(
+                ec2,
                 instances.LaunchSpec(
                     machine_id=machine_id,
                     name=machine.name,
                     instance_type=request.instance_type,
                     image_id=request.image_id,
                     ssh_user=request.ssh_user or ssh_user,
-                    key_name=key_name,
-                    security_group_id=group_id,
+                    key_name="",  # access.launch fills in ours
+                    security_group_id="",
                     disk_gib=request.disk_gib,
                     disk_type=request.disk_type,
                     spot=request.spot,
@@ -229,28 +254,22 @@ class MachineOrchestrator:
                     root_device_name=root_device,
                     owner=owner,
                 ),
+                self._public_key,
+                cidr,
             )
-        except Exception as error:
-            # Nothing is left behind (no security group or key pair that no machine uses),
-            # and only then is the failure shown.
+        except Exception:
+            # A reply lost after AWS made the instance (a timeout, a dropped connection): it is
+            # found by its machine id and used, never left billing without a row.
+            found = None
             with contextlib.suppress(CloudError):
-                await access.release_unused(self._cloud(machine_id), self._computer)
-            self._book.fail(machine_id, error)
-            return
-        self._book.update(machine_id, instance_id=info.instance_id)
-        self._book.set_state(machine_id, S.pending)
-        try:
-            await instances.wait_running(self._cloud(machine_id), info.instance_id)
-            await self._connector.connect(machine_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            # A launch that cannot be used is not left running (and billing) behind.
-            self._book.fail(machine_id, error)
-            await self._connector.disconnect(machine_id)
-            with contextlib.suppress(CloudError):
-                await instances.terminate(self._cloud(machine_id), info.instance_id)
-                await access.release_unused(self._cloud(machine_id), self._computer)
+                found = await instances.find_machine(ec2, owner, machine_id)
+            if found is None:
+                raise
+            info = found
+        if machine_id in self._book:
+            self._book.update(machine_id, instance_id=info.instance_id)
+            self._book.persist()
+        return info
 
     async def _connect_flow(self, machine_id: str) -> None:
         try:
@@ -270,20 +289,22 @@ class MachineOrchestrator:
             return
         self._book.update(machine_id, address=None)
         self._book.set_state(machine_id, S.stopped)
-        # No machine of this computer runs: nobody needs SSH in (a start opens it again).
-        opening = any(m.state in (S.requesting, S.starting) for m in self._book.all())
+        # No machine of this computer runs: nobody needs SSH in (a start opens it again; a
+        # launch or start of this server under way keeps it open, see access.opening).
         with contextlib.suppress(CloudError):
-            if not opening:
-                await access.close_when_idle(self._cloud(machine_id), self._computer)
+            await access.close_when_idle(self._cloud(machine_id), self._computer)
 
     async def _start_flow(self, machine_id: str) -> None:
+        ec2 = self._cloud(machine_id)
         try:
-            # SSH from this computer's address of now (it may have changed since the launch).
-            cidr = self._ssh_from_cidr or await self._detect_cidr()
-            await access.ensure_security_group(
-                self._cloud(machine_id), cidr, self._security_group, await self._owner_of()
-            )
-            await instances.start(self._cloud(machine_id), self._instance_id(machine_id))
+            # SSH from this computer's address of now (it may have changed since the launch),
+            # kept open until the instance runs (see access.opening).
+            with access.opening(ec2, self._computer):
+                cidr = self._ssh_from_cidr or await self._detect_cidr()
+                await access.ensure_security_group(
+                    ec2, cidr, self._security_group, await self._owner_of()
+                )
+                await instances.start(ec2, self._instance_id(machine_id))
             await self._connector.connect(machine_id)
         except asyncio.CancelledError:
             raise
@@ -317,17 +338,29 @@ class MachineOrchestrator:
 
     async def _terminate_flow(self, machine_id: str) -> None:
         await self._connector.disconnect(machine_id)
-        instance_id = self.get(machine_id).instance_id
-        if instance_id is not None:
-            try:
-                await instances.terminate(self._cloud(machine_id), instance_id)
-            except Exception as error:
-                self._book.fail(machine_id, error)
-                return
-            with contextlib.suppress(CloudError):
-                await access.release_unused(self._cloud(machine_id), self._computer)
+        ec2 = self._cloud(machine_id)
+        try:
+            instance_id = await self._launched_instance(machine_id)
+            if instance_id is not None:
+                await instances.terminate(ec2, instance_id)
+        except Exception as error:
+            self._book.fail(machine_id, error)
+            return
+        with contextlib.suppress(CloudError):
+            await access.release_unused(ec2, self._computer)
         self._book.set_state(machine_id, S.terminated)
         self._book.remove(machine_id)
+
+    async def _launched_instance(self, machine_id: str) -> str | None:
+        """The machine's instance, if AWS made one: once its launch's create step has ended
+        (a terminate during a launch acts on what it made), else found by its machine id."""
+        await self._flows.wait_created(machine_id)
+        instance_id = self.get(machine_id).instance_id
+        if instance_id is None:
+            owner = await self._owner_of()
+            found = await instances.find_machine(self._cloud(machine_id), owner, machine_id)
+            instance_id = found.instance_id if found is not None else None
+        return instance_id
 
     async def _observe_gone(self, machine_id: str) -> None:
         """The machine stopped by itself (idle stop, console): follow the cloud."""
@@ -341,19 +374,6 @@ class MachineOrchestrator:
             self._book.remove(machine_id)
 
     # ---- state bookkeeping ---------------------------------------------------------------
-    def _run(self, machine_id: str, flow: Coroutine[Any, Any, None]) -> None:
-        previous = self._tasks.get(machine_id)
-        current = asyncio.current_task()
-        if previous is not None and previous is not current and not previous.done():
-            previous.cancel()
-        task = asyncio.create_task(flow)
-        self._tasks[machine_id] = task
-        task.add_done_callback(
-            lambda t: (
-                self._tasks.pop(machine_id, None) if self._tasks.get(machine_id) is t else None
-            )
-        )
-
     async def _owner_of(self) -> Owner:
         """This computer and the AWS principal of this session (kept once AWS has said)."""
         if self._owner is not None:

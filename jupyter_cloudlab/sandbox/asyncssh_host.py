@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import os
 import signal
+import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,12 @@ from .machine_host import MACHINE_ENV_MARKER, PoweredMachine
 KEEPALIVE_INTERVAL_S = 5
 KEEPALIVE_COUNT_MAX = 3
 FORWARDABLE_HOSTS = frozenset({"127.0.0.1", "localhost"})
-"""Same policy as the OpenSSH host's PermitOpen: the machine only reaches its own loopback."""
+"""TCP forwards reach the machine's own loopback only. (The OpenSSH host's sshd cannot say so: a
+PermitOpen list would refuse the tunnel's stream-local forwards too.)"""
+SOCKET_FOLDER_PREFIX = "cloudlab-"
+SERVER_SOCKET_NAME = "gateway.sock"
+"""A machine whose home is too deep for a socket path keeps its server's socket in a private
+folder cloudlab-* of the temporary folder, under this name (machine_side/service.py)."""
 ACCEPTED_CLIENT_ENV = ("LANG", "LC_")
 """As Ubuntu's sshd_config ``AcceptEnv LANG LC_*``."""
 _CHUNK = 65536
@@ -83,9 +90,41 @@ class _MachineServer(asyncssh.SSHServer):
             )
         return True
 
+    def unix_connection_requested(self, dest_path: str) -> bool:
+        """A forward to a Unix socket (the machine server's): only to one of the machine's own,
+        in its home or in a private folder the bootstrap made in the temporary folder, never to
+        another socket of this host (this server runs in the local server's process)."""
+        if not _machine_socket(dest_path, self._machine.home):
+            raise asyncssh.ChannelOpenError(
+                asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED,
+                "open failed: only the machine's own sockets are reachable",
+            )
+        return True
+
     def server_requested(self, listen_host: str, listen_port: int) -> bool:
         # Like sshd's default GatewayPorts no: remote forwards listen on loopback only.
         return listen_host in FORWARDABLE_HOSTS
+
+
+def _machine_socket(path: str, home: Path) -> bool:
+    """Whether ``path`` is a socket in the machine's home, or a server's socket in a folder of
+    this user closed to others named cloudlab-* in the temporary folder (symlinks resolved)."""
+    real = Path(os.path.realpath(path))
+    if real.is_relative_to(home.resolve()):
+        return True
+    folder = real.parent
+    if real.name != SERVER_SOCKET_NAME or not folder.name.startswith(SOCKET_FOLDER_PREFIX):
+        return False
+    if str(folder.parent) not in {
+        os.path.realpath(tempfile.gettempdir()),
+        os.path.realpath("/tmp"),
+    }:
+        return False
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o077
 
 
 class _HomeSFTPServer(asyncssh.SFTPServer):

@@ -8,11 +8,13 @@ See ``machine_host`` for the layout.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
 import signal
 import socket
+import stat
 import time
 from pathlib import Path
 
@@ -96,7 +98,29 @@ class MachineDisk:
             return ""
 
     def destroy(self) -> None:
+        for folder in self.server_socket_folders():
+            shutil.rmtree(folder, ignore_errors=True)
         shutil.rmtree(self.path, ignore_errors=True)
+
+    def server_socket_folders(self) -> list[Path]:
+        """The folders outside the disk where its machine servers keep their sockets: a home
+        too deep for a socket path gets a private cloudlab-* folder in /tmp (the bootstrap's
+        marker says which); a terminated machine's must go with its disk."""
+        found = []
+        for marker in self.path.glob("home/*/.cloudlab/state.json"):
+            try:
+                socket_path = json.loads(marker.read_text()).get("socket")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if not isinstance(socket_path, str):
+                continue
+            folder = Path(socket_path).parent
+            if folder.name.startswith("cloudlab-") and not folder.is_relative_to(self.path):
+                with contextlib.suppress(OSError):
+                    info = folder.lstat()
+                    if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid():
+                        found.append(folder)
+        return found
 
 
 def add_authorized_key(path: Path, key_line: str) -> None:

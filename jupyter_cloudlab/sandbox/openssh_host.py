@@ -64,7 +64,7 @@ class OpenSSHMachineHost:
                 raise RuntimeError("OpenSSHMachineHost needs root, /usr/sbin/sshd and unshare")
             disk = MachineDisk(self.root_dir, instance_id)
             # A machine whose owner died uncleanly may have left its sshd and sessions running.
-            await asyncio.to_thread(kill_marked, instance_id, _stale_mount_ns(disk))
+            await asyncio.to_thread(kill_marked, instance_id, stale_mount_ns(disk))
             home = disk.prepare(ssh_user, authorized_key)
             passwd = self._write_passwd(disk, ssh_user, home)
             self._write_user_environment(home)
@@ -154,8 +154,12 @@ class OpenSSHMachineHost:
             ("KbdInteractiveAuthentication", "no"),
             ("StrictModes", "no"),
             ("UsePAM", "no"),
-            ("AllowTcpForwarding", "yes"),
-            ("PermitOpen", "127.0.0.1:* localhost:*"),
+            # The tunnel forwards to the machine server's Unix socket (-L path:path). sshd (9.2)
+            # checks such a forward against its TCP rules too: with AllowTcpForwarding no, or any
+            # PermitOpen list (which can name no path), it is refused. So, as in a stock sshd,
+            # local forwards of both kinds are allowed; remote ones are not.
+            ("AllowStreamLocalForwarding", "local"),
+            ("AllowTcpForwarding", "local"),
             ("GatewayPorts", "no"),
             ("X11Forwarding", "no"),
             ("AllowAgentForwarding", "no"),
@@ -255,7 +259,7 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
             await proc.wait()
 
 
-def _stale_mount_ns(disk: MachineDisk) -> str | None:
+def stale_mount_ns(disk: MachineDisk) -> str | None:
     """The mount namespace of an sshd left from an earlier boot of this disk, if one still runs."""
     try:
         pid = int((disk.run / "sshd.pid").read_text().strip())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import sys
 from pathlib import Path
@@ -14,8 +15,9 @@ from ..errors import CloudLabError, ErrorKind
 from ..json_files import read_json, write_json
 from .ec2_endpoint import Ec2Endpoint, call_moto_api
 from .hypervisor import Hypervisor
-from .machine_disk import kill_marked
+from .machine_disk import MachineDisk, kill_marked
 from .machine_host import MachineHost
+from .openssh_host import stale_mount_ns
 
 
 def python_bin_dir() -> str:
@@ -112,7 +114,12 @@ class Sandbox:
         if not self.machines_dir.exists():
             return
         for machine in self.machines_dir.iterdir():
-            kill_marked(machine.name)
+            # An OpenSSH machine's sshd carries no marker (its sessions do): it is found by the
+            # mount namespace it runs in.
+            mount_ns = None
+            with contextlib.suppress(ValueError):  # not named as a machine's folder
+                mount_ns = stale_mount_ns(MachineDisk(self.machines_dir, machine.name))
+            kill_marked(machine.name, mount_ns)
             shutil.rmtree(machine, ignore_errors=True)
 
     async def stop(self) -> None:

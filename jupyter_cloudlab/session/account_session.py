@@ -9,7 +9,9 @@ from typing import Any, TypeVar
 
 from ..cloud import catalog
 from ..cloud.aws_client import AwsClient
+from ..errors import CloudLabError, ErrorKind
 from ..machines.orchestrator import MachineOrchestrator
+from ..machines.workspaces import Workspaces
 from ..models import Machine, Status
 from ..sandbox.sandbox import Sandbox
 from .options import SessionOptions
@@ -44,6 +46,8 @@ class AccountSession:
     """The Pricing API (in us-east-1 whatever the region); None in the sandbox, which has none."""
     orchestrator: MachineOrchestrator
     sandbox: Sandbox | None = None
+    workspaces: Workspaces | None = None
+    """The notebooks' folders mirrored to machines; None: no mirror."""
     catalog_cache: CatalogCache = field(default_factory=CatalogCache, compare=False)
 
     @property
@@ -62,6 +66,13 @@ class AccountSession:
     async def images(self) -> list[catalog.Image]:
         ec2, ssm = self.ec2, self.ssm
         return await self.catalog_cache.get("images", lambda: catalog.offered_images(ec2, ssm))
+
+    def set_mirror(self, machine_id: str, enabled: bool) -> Machine:
+        """Turn a machine's workspace mirror on or off."""
+        self.orchestrator.get(machine_id)  # 404 for an unknown machine
+        if self.workspaces is None:
+            raise CloudLabError("This server mirrors no workspace.", ErrorKind.invalid)
+        return self.workspaces.set_mirror(machine_id, enabled)
 
     def renamed(self, options: SessionOptions, status: Status) -> AccountSession:
         """The same machines under other options and status (the sandbox carries on when the

@@ -3,6 +3,7 @@ its orchestrator, and reconciles with the cloud. The only place that knows how t
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from ..cloud.account import credentials_found, home_region
@@ -14,6 +15,7 @@ from ..errors import CloudLabError
 from ..machines.link import LinkContext
 from ..machines.orchestrator import MachineOrchestrator
 from ..machines.store import MachineStore
+from ..machines.workspaces import Workspaces
 from ..models import Status
 from ..sandbox.ec2_endpoint import SANDBOX_REGION
 from ..sandbox.sandbox import Sandbox
@@ -21,6 +23,7 @@ from ..ssh.bootstrap import BootstrapOptions
 from ..ssh.client_key import load_or_create_client_key
 from ..ssh.host_keys import HostKeyStore
 from ..ssh.openssh_forward import OpenSSHForwarding, openssh_client
+from ..workspace.mirror import MirrorSettings
 from .account_session import AccountSession
 from .options import ServerHooks, SessionOptions
 
@@ -70,8 +73,10 @@ async def open_session(options: SessionOptions, hooks: ServerHooks) -> AccountSe
         ec2, ssm = AwsClient(target), AwsClient(target, "ssm")
         pricing = None if sandbox else AwsClient(target, "pricing", PRICING_REGION)
         files = options.data_folder.account(sandbox=sandbox is not None)
+        workspaces = _workspaces(options, hooks)
+        context = _link_context(options, files, ec2, network, in_sandbox=sandbox is not None)
         orchestrator = MachineOrchestrator(
-            _link_context(options, files, ec2, network, in_sandbox=sandbox is not None),
+            dataclasses.replace(context, workspaces=workspaces),
             store=MachineStore(files.machines),
             machine_servers=hooks.machine_servers,
             list_kernelspecs=hooks.list_kernelspecs,
@@ -89,7 +94,19 @@ async def open_session(options: SessionOptions, hooks: ServerHooks) -> AccountSe
         if sandbox is not None:
             await sandbox.stop()
         raise
-    return AccountSession(options, status, ec2, ssm, pricing, orchestrator, sandbox)
+    return AccountSession(
+        options, status, ec2, ssm, pricing, orchestrator, sandbox, workspaces=workspaces
+    )
+
+
+def _workspaces(options: SessionOptions, hooks: ServerHooks) -> Workspaces | None:
+    if not options.local_root:
+        return None
+    settings = MirrorSettings(
+        size_limit=options.workspace_size_limit,
+        scope="git" if options.workspace_scope == "git" else "folder",
+    )
+    return Workspaces(Path(options.local_root), settings, hooks.notify_workspace)
 
 
 def _link_context(

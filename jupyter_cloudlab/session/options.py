@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from ..data_folder import DataFolder
 from ..kernels.machine_servers import MachineServer, MachineServerRegistry
 from ..models import AccountChoice, Machine
+from ..workspace.mirror import DEFAULT_SIZE_LIMIT, MirrorNotice
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,13 @@ class SessionOptions:
     """Other regions where our machines are looked for at start (AWS mode)."""
     machine_server: tuple[tuple[str, object], ...] = ()
     """Settings of the machine's jupyter server (culling, offline buffer), see app.py."""
+    local_root: str = ""
+    """The local jupyter server's root dir (notebook paths are relative to it); empty: no
+    workspace mirror."""
+    workspace_size_limit: int = DEFAULT_SIZE_LIMIT
+    """Bytes mirrored at most per folder."""
+    workspace_scope: str = "folder"
+    """folder | git: the notebook's folder, or its enclosing git repository."""
 
     def for_account(self, choice: AccountChoice, configured: SessionOptions) -> SessionOptions:
         """These options for the profile and region picked in the settings (None: the
@@ -51,3 +59,5 @@ class ServerHooks:
     list_kernelspecs: Callable[[MachineServer], Awaitable[list[str]]]
     forget_kernels: Callable[[str], Awaitable[None]]
     emit: Callable[[Machine], None]
+    notify_workspace: Callable[[MirrorNotice], None] = lambda notice: None
+    """What the user must hear about a mirror (progress, conflicts, what was left out)."""

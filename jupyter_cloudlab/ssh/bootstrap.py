@@ -1,4 +1,5 @@
-"""Prepare a machine: run machine_side/prepare.py over SSH and learn where its machine server listens.
+"""Prepare a machine: run machine_side/prepare.py over SSH and learn where its machine server listens
+(a Unix socket on the machine).
 
 The machine-side script is idempotent and versioned (see its docstring); this side only feeds it its
 options, uploads a wheelhouse over SFTP when the machine asks for one, and parses the result.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -114,12 +116,25 @@ class BootstrapOptions:
     kernels run on it (then at a later bootstrap that finds none)."""
 
 
+RemoteEnd = str | int
+"""Where the machine server listens on the machine: its Unix socket's path, or (a server an
+earlier version started, kept while kernels run on it) its port on the machine's 127.0.0.1."""
+# Paths the machine may name for its server's socket: absolute, short enough for sun_path, and
+# nothing that OpenSSH's -L would read as a separator.
+MAX_REMOTE_SOCKET_BYTES = 100
+_SOCKET_PATH = re.compile(r"/[^\x00-\x20:\x7f]*")
+
+
 @dataclass(frozen=True)
 class BootstrapResult:
-    """The machine's jupyter_server: loopback port on the machine and its token (a secret)."""
+    """The machine's jupyter_server: where it listens on the machine, and its token (a secret)."""
 
-    port: int
     token: str = field(repr=False)
+    socket: str | None = None
+    """Its Unix socket on the machine, in a folder only the machine's user can enter."""
+    port: int | None = None
+    """Instead of ``socket``: the loopback port of a server an earlier version started (it is
+    replaced by one on a socket once a bootstrap finds it without kernels)."""
     gpu: MachineGpu | None = None
     service: str = "setsid"
     kernelspecs: tuple[str, ...] = ()
@@ -129,18 +144,28 @@ class BootstrapResult:
     """Reused though started with other code or settings, as kernels run on it."""
     phases: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
 
+    def __post_init__(self) -> None:
+        if (self.socket is None) == (self.port is None):
+            raise ValueError("a machine server listens on a socket or a port: one of the two")
+
+    @property
+    def remote_end(self) -> RemoteEnd:
+        return self.socket if self.socket is not None else int(self.port or 0)
+
     @property
     def gpu_label(self) -> str:
         return self.gpu.label if self.gpu is not None else "CPU"
 
     def __repr__(self) -> str:  # never print the token
-        return f"BootstrapResult(port={self.port}, token=***, gpu={self.gpu_label!r})"
+        return f"BootstrapResult(at={self.remote_end!r}, token=***, gpu={self.gpu_label!r})"
 
 
 def bootstrap_script() -> str:
-    """One script for `python3 -`: machine_side/service.py and machine_side/prepare.py loaded as modules."""
+    """One script for `python3 -`: machine_side's service.py, environments.py and prepare.py
+    loaded as modules (in that order: each imports the ones before)."""
     machine_side = resources.files("jupyter_cloudlab.machine_side")
     service = machine_side.joinpath("service.py").read_text()
+    environments = machine_side.joinpath("environments.py").read_text()
     main = machine_side.joinpath("prepare.py").read_text()
     return "\n".join(
         [
@@ -151,6 +176,7 @@ def bootstrap_script() -> str:
             "    exec(compile(source, name + '.py', 'exec'), module.__dict__)",
             "    return module",
             f"_load('cloudlab_service', {service!r})",
+            f"_load('cloudlab_environments', {environments!r})",
             f"sys.exit(_load('cloudlab_prepare', {main!r}).run(sys.argv))",
             "",
         ]
@@ -214,9 +240,11 @@ def parse_result(stdout: str) -> BootstrapResult:
             data = json.loads(line.split(" ", 1)[1])
             gpu_raw = data.get("gpu")
             gpu = parse_nvidia_smi(gpu_raw["query"], gpu_raw["header"]) if gpu_raw else None
+            socket, port = _remote_end(data)
             return BootstrapResult(
-                port=int(data["port"]),
                 token=str(data["token"]),
+                socket=socket,
+                port=port,
                 gpu=gpu,
                 service=str(data.get("service", "setsid")),
                 kernelspecs=tuple(data.get("kernelspecs", ())),
@@ -225,6 +253,21 @@ def parse_result(stdout: str) -> BootstrapResult:
                 outdated=bool(data.get("outdated")),
                 phases={k: float(v) for k, v in data.get("phases", {}).items()},
             )
+    raise BootstrapFailed("The bootstrap finished without saying where the machine server listens.")
+
+
+def _remote_end(data: dict[str, object]) -> tuple[str | None, int | None]:
+    """The result's ``socket`` (a path) or, from a server an earlier version started, ``port``."""
+    socket, port = data.get("socket"), data.get("port")
+    if isinstance(socket, str):
+        if not _SOCKET_PATH.fullmatch(socket) or len(socket.encode()) > MAX_REMOTE_SOCKET_BYTES:
+            raise BootstrapFailed(
+                "The machine named a socket path for its server that CloudLab does not use: "
+                f"{socket[:MAX_TAIL_LINE_CHARS]!r}"
+            )
+        return socket, None
+    if isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536:
+        return None, port
     raise BootstrapFailed("The bootstrap finished without saying where the machine server listens.")
 
 

@@ -1,10 +1,12 @@
-"""The tunnel's port forward carried by OpenSSH's client, in its own process.
+"""The tunnel's forward carried by OpenSSH's client, in its own process.
 
 asyncssh decrypts in Python on the local server's event loop, which then also relays the kernel
 websockets; OpenSSH's client does the bytes in C on another core. asyncssh keeps the control
 connection (bootstrap, keepalive). Checking stays strict: ssh gets the host key asyncssh verified
 and pinned, in a known_hosts file of its own under HostKeyAlias=<instance id>, and refuses any
-other. A guard process ends ssh when the server that started it ends, even by SIGKILL.
+other. A guard process ends ssh when the server that started it ends, even by SIGKILL. ssh listens
+on the tunnel's Unix socket (``-L <local socket>:<machine's socket>``, streamlocal forwarding),
+0600 in a folder that is ours alone; it unlinks a stale socket there before binding.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ import asyncio
 import contextlib
 import os
 import shutil
-import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncssh
 
+from .bootstrap import RemoteEnd
 from .connection import KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL_SECONDS, SSHUnreachable
 from .tunnel import Forward, StartForward
 
@@ -45,15 +47,9 @@ def openssh_client() -> str | None:
     return shutil.which("ssh")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def _accepts(port: int) -> bool:
+async def _accepts(path: str) -> bool:
     try:
-        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        _, writer = await asyncio.open_unix_connection(path)
     except OSError:
         return False
     writer.close()
@@ -80,7 +76,7 @@ class OpenSSHForwarding:
 
     def starter(self, instance_id: str) -> StartForward:
         async def start(
-            connection: asyncssh.SSHClientConnection, remote_port: int, local_port: int | None
+            connection: asyncssh.SSHClientConnection, remote: RemoteEnd, local_path: str
         ) -> Forward:
             return await OpenSSHForward.start(
                 self.ssh,
@@ -88,19 +84,19 @@ class OpenSSHForwarding:
                 instance_id,
                 self.key_file,
                 self.known_hosts_dir,
-                local_port,
-                remote_port,
+                local_path,
+                remote,
             )
 
         return start
 
 
 class OpenSSHForward:
-    """127.0.0.1:<local port> -> the machine's 127.0.0.1:<remote port>, through `ssh -L`."""
+    """<local socket> -> the machine server's socket (or loopback port), through `ssh -L`."""
 
-    def __init__(self, process: asyncio.subprocess.Process, local_port: int) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, local_path: str) -> None:
         self._process = process
-        self.local_port = local_port
+        self.local_path = local_path
 
     @classmethod
     async def start(
@@ -110,19 +106,19 @@ class OpenSSHForward:
         instance_id: str,
         key_file: Path,
         known_hosts_dir: Path,
-        local_port: int | None,
-        remote_port: int,
+        local_path: str,
+        remote: RemoteEnd,
     ) -> OpenSSHForward:
         host, port = connection.get_extra_info("peername")[:2]
         host_key = connection.get_server_host_key()
         assert host_key is not None, "asyncssh verified a host key before this"
         known_hosts = _write_known_hosts(known_hosts_dir, instance_id, host_key)
-        local_port = local_port or _free_port()
+        target = remote if isinstance(remote, str) else f"127.0.0.1:{remote}"
         argv = [
             *(sys.executable, "-m", "jupyter_cloudlab.ssh.forward_guard", "--"),
             *(ssh, "-F", os.devnull, "-tt", "-i", str(key_file), "-p", str(port)),
             *("-l", str(connection.get_extra_info("username"))),
-            *("-L", f"127.0.0.1:{local_port}:127.0.0.1:{remote_port}"),
+            *("-L", f"{local_path}:{target}"),
             *(f"-o{option}" for option in cls._options(instance_id, known_hosts)),
             host,
             HOLD_SESSION,
@@ -134,7 +130,7 @@ class OpenSSHForward:
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
         )
-        forward = cls(process, local_port)
+        forward = cls(process, local_path)
         try:
             await forward._wait_listening()
         except BaseException:
@@ -158,6 +154,8 @@ class OpenSSHForward:
             "IdentitiesOnly=yes",
             "IdentityAgent=none",
             "ExitOnForwardFailure=yes",
+            "StreamLocalBindUnlink=yes",
+            "StreamLocalBindMask=0177",
             "ClearAllForwardings=no",
             f"ServerAliveInterval={KEEPALIVE_INTERVAL_SECONDS}",
             f"ServerAliveCountMax={KEEPALIVE_COUNT_MAX}",
@@ -168,7 +166,7 @@ class OpenSSHForward:
 
     async def _wait_listening(self) -> None:
         deadline = asyncio.get_running_loop().time() + READY_TIMEOUT_SECONDS
-        while not await _accepts(self.local_port):
+        while not await _accepts(self.local_path):
             if self._process.returncode is not None or asyncio.get_running_loop().time() > deadline:
                 error = await self._stderr_tail()
                 raise SSHUnreachable(f"OpenSSH's forward did not start: {error}")

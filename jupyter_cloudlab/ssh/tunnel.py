@@ -1,4 +1,10 @@
-"""A port forward that heals itself: 127.0.0.1:<same local port> -> the machine's server.
+"""A forward that heals itself: a Unix socket of ours on this computer -> the machine's server.
+
+The local end is a socket in a folder only this user can enter (local_socket.py), at one path for
+the tunnel's whole life: while it heals, nobody else can listen there in its place (a loopback
+port released meanwhile could be taken by any local user). The machine's end is the machine
+server's own socket, in a folder private to the machine's user (or, for a server an earlier
+version started and kernels still run on, its loopback port).
 
 The supervisor reconnects while the machine is meant to run: each second while SSH does not answer
 (a link that comes back is used at once), with capped backoff on any other failure. Each reconnect
@@ -11,16 +17,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Protocol
 
 import asyncssh
 
 from ..models import TunnelState
-from .bootstrap import BootstrapResult
+from .bootstrap import BootstrapResult, RemoteEnd
 from .connection import SSHUnreachable
 from .host_keys import HostKeyChanged
+from .local_socket import private_folder, remove_folder
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +42,16 @@ StateListener = Callable[[TunnelState, BootstrapResult | None], None]
 
 
 class Forward(Protocol):
-    """A forward carried outside asyncssh (OpenSSH's client): its port, its end, closing it."""
-
-    local_port: int
+    """A forward carried outside asyncssh (OpenSSH's client): its end, closing it."""
 
     async def wait_closed(self) -> None: ...
 
     def close(self) -> None: ...
 
 
-# (control connection, the machine server's port on the machine, the local port to keep or None)
-StartForward = Callable[[asyncssh.SSHClientConnection, int, int | None], Awaitable[Forward]]
+# (control connection, where the machine server listens on the machine, the local socket path):
+# a forward listening on that path once it returns.
+StartForward = Callable[[asyncssh.SSHClientConnection, RemoteEnd, str], Awaitable[Forward]]
 
 
 class MachineGone(Exception):
@@ -63,6 +71,7 @@ class Tunnel:
         open_session: OpenSession,
         on_state: StateListener,
         start_forward: StartForward | None = None,
+        name: str = "machine",
     ) -> None:
         self._open_session = open_session
         self._on_state = on_state
@@ -74,7 +83,10 @@ class Tunnel:
         self._ending: list[Forward | asyncssh.SSHClientConnection] = []
         self._supervisor: asyncio.Task[None] | None = None
         self._closing = False
-        self.local_port: int | None = None
+        self._name = name
+        self._folder: Path | None = None
+        self.socket_path: str | None = None
+        """The local end: ``<private folder>/<name>.sock``, the same across reconnects."""
         self.state = TunnelState.detached
         self.state_since = time.monotonic()
         self.refusal: HostKeyChanged | None = None
@@ -83,26 +95,41 @@ class Tunnel:
     def connection(self) -> asyncssh.SSHClientConnection | None:
         return self._connection
 
-    async def open(self) -> int:
-        """Connect and forward once (errors propagate), then supervise in the background."""
-        await self._establish()
+    async def open(self) -> str:
+        """Connect and forward once (errors propagate), then supervise in the background.
+        Returns the local socket's path."""
+        if self._folder is None:
+            self._folder = await asyncio.to_thread(private_folder, f"{self._name}.sock")
+            self.socket_path = str(self._folder / f"{self._name}.sock")
+        try:
+            await self._establish()
+        except BaseException:
+            await asyncio.to_thread(remove_folder, self._folder)
+            self._folder = self.socket_path = None
+            raise
         self._supervisor = asyncio.create_task(self._supervise())
-        assert self.local_port is not None
-        return self.local_port
+        assert self.socket_path is not None
+        return self.socket_path
 
     async def _establish(self) -> None:
         connection, bootstrapped = await self._open_session()
+        assert self.socket_path is not None
+        path = self.socket_path
         try:
+            # What a dropped forward left there: gone, so only the new forward answers there.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            remote = bootstrapped.remote_end
             if self._start_forward is not None:
-                self._forward = await self._start_forward(
-                    connection, bootstrapped.port, self.local_port
-                )
-                self.local_port = self._forward.local_port
+                self._forward = await self._start_forward(connection, remote, path)
+            elif isinstance(remote, str):
+                self._listener = await connection.forward_local_path(path, remote)
             else:
-                self._listener = await connection.forward_local_port(
-                    "127.0.0.1", self.local_port or 0, "127.0.0.1", bootstrapped.port
+                self._listener = await connection.forward_local_path_to_port(
+                    path, "127.0.0.1", remote
                 )
-                self.local_port = self._listener.get_port()
+            if self._listener is not None:
+                os.chmod(path, 0o600)  # as OpenSSH's StreamLocalBindMask; the folder is 0700
         except BaseException:
             connection.close()
             raise
@@ -187,9 +214,15 @@ class Tunnel:
 
     async def close(self) -> None:
         self._closing = True
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
-        await self._end_transport()
-        self.state = TunnelState.detached
+        try:
+            if self._supervisor is not None:
+                self._supervisor.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._supervisor
+            await self._end_transport()
+            self.state = TunnelState.detached
+        finally:
+            # Even when the close is cut short (the server stopping): nothing listens there any
+            # more that anyone may use; a forward process still ending is unlinked from it.
+            if self._folder is not None:
+                remove_folder(self._folder)

@@ -59,6 +59,8 @@ export function machine(
     price_per_hour: null,
     kernelspecs: state === 'ready' ? [`cloudlab.${id}.python3`] : [],
     actions: [...SERVER_ACTIONS[state]],
+    mirror: true,
+    workspace: state === 'ready' ? '~/cloudlab/work' : null,
     ...extra
   };
 }

@@ -24,6 +24,8 @@ export interface IMachineListProps {
   connection: (id: string) => IMachineConnection | undefined;
   trans: TranslationBundle;
   onAction: (action: MachineAction, machine: IMachine) => void;
+  /** Open a terminal on a ready machine (a view action: no server state changes). */
+  onTerminal?: (machine: IMachine) => void;
 }
 
 /** The machines, newest state first as the server lists them. */
@@ -45,6 +47,7 @@ export function MachineList(props: IMachineListProps): JSX.Element {
           now={now}
           trans={trans}
           onAction={props.onAction}
+          onTerminal={props.onTerminal}
         />
       ))}
     </ul>
@@ -58,8 +61,9 @@ function MachineRow(props: {
   now: number;
   trans: TranslationBundle;
   onAction: (action: MachineAction, machine: IMachine) => void;
+  onTerminal?: (machine: IMachine) => void;
 }): JSX.Element {
-  const { machine, connection, now, trans, onAction } = props;
+  const { machine, connection, now, trans, onAction, onTerminal } = props;
   const elapsed = elapsedSince(machine.state_since, now);
   const details = [
     machine.instance_type,
@@ -106,6 +110,16 @@ function MachineRow(props: {
         <div className="jp-CloudLab-machineMessage">{machine.message}</div>
       ) : null}
       <div className="jp-CloudLab-machineActions">
+        {onTerminal && machine.state === 'ready' ? (
+          <Button
+            small
+            data-testid="cloudlab-terminal"
+            aria-label={trans.__('Open a terminal on %1', machine.name)}
+            onClick={() => onTerminal(machine)}
+          >
+            {trans.__('Terminal')}
+          </Button>
+        ) : null}
         {ACTION_BUTTONS.filter(({ action }) =>
           machine.actions.includes(action)
         ).map(({ action, className }) => (

@@ -101,6 +101,8 @@ function CloudLabView(props: {
     run(CommandIDs.launch, { ...values });
   const onAction = (action: MachineAction, machine: IMachine) =>
     void run(ACTION_COMMANDS[action], { id: machine.id });
+  const onTerminal = (machine: IMachine) =>
+    void run(CommandIDs.openTerminal, { machineId: machine.id });
 
   const shownError =
     error ??
@@ -160,6 +162,7 @@ function CloudLabView(props: {
           connection={id => model.connection(id)}
           trans={trans}
           onAction={onAction}
+          onTerminal={onTerminal}
         />
       ) : (
         <p className="jp-CloudLab-empty">{trans.__('Loading…')}</p>

@@ -20,6 +20,7 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient
 
 from jupyter_cloudlab.handlers import api_routes
+from jupyter_cloudlab.handlers.machine_proxy_routes import machine_proxy_routes
 from tests.helpers.rest_api import API, TRACEBACK_MARKERS, api_reply, launch_ready
 from tests.helpers.sandbox_ec2 import cloud_resources
 
@@ -58,13 +59,16 @@ def server_log() -> Iterator[_Records]:
 def _routes(machine_id: str) -> list[tuple[str, str]]:
     """(METHOD, path) of every verb of every route, with path parameters filled in."""
     requests = []
-    for pattern, handler in api_routes():
+    for pattern, handler in [*api_routes(), *machine_proxy_routes()]:
         paths = [pattern]
         for group in GROUP.finditer(pattern):
             values = {
                 "machine_id": [machine_id],
                 "kernel_name": [f"cloudlab.{machine_id}.python3"],
                 "path": ["logo-64x64.png"],
+                "file_path": ["/a.txt"],
+                "terminal": ["", "/1"],
+                "terminal_name": ["1"],
             }.get(group["name"]) or group["body"].split("|")
             paths = [p.replace(group[0], v) for p in paths for v in values]
         verbs = [v for v in VERBS if getattr(handler, v) is not getattr(web.RequestHandler, v)]
@@ -101,6 +105,13 @@ async def test_every_route_refuses_a_request_without_the_token(
     rest = {(method, path) for method, path in routes if path.startswith("/cloudlab/api/")}
     assert rest == _documented("m-0000dead")
     assert ("GET", "/kernelspecs/cloudlab.m-0000dead.python3/logo-64x64.png") in routes
+    assert ("PATCH", "/cloudlab/api/machines/m-0000dead") in routes  # the mirror switch
+    # And the machine server's files and terminals, proxied (REST and the terminal's websocket)
+    proxied = "/cloudlab/machines/m-0000dead/server/"
+    assert ("PUT", proxied + "api/contents/a.txt") in routes
+    assert ("GET", proxied + "files/a.txt") in routes
+    assert ("POST", proxied + "api/terminals") in routes
+    assert ("GET", proxied + "terminals/websocket/1") in routes
     images = json.loads((await jp_fetch(*API, "catalog", "images")).body)["images"]
     launch = {"instance_type": "t3.medium", "image_id": images[0]["id"]}
     client = AsyncHTTPClient()

@@ -1,6 +1,7 @@
 """The tunnel carried by OpenSSH's client (c.CloudLab.ssh_forward = "openssh"), in a real local
 server process on the sandbox with OpenSSH's sshd as the machine: kernels run through it, it
-listens on loopback only, and it ends with the server, even one killed with SIGKILL."""
+listens on a Unix socket in a private folder (no TCP port), and it ends with the server, even one
+killed with SIGKILL."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import contextlib
 import os
 import secrets
 import signal
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +19,10 @@ from typing import Any
 import asyncssh
 import pytest
 
-from jupyter_cloudlab.sandbox.machine_disk import kill_marked
+from jupyter_cloudlab.sandbox.machine_disk import MachineDisk, kill_marked
+from jupyter_cloudlab.ssh.local_socket import remove_folder
 from jupyter_cloudlab.ssh.openssh_forward import OpenSSHForwarding, openssh_client
-from tests.helpers.host_processes import processes_with
+from tests.helpers.host_processes import processes_with, tcp_listeners, unix_listeners
 from tests.helpers.kernel_channel import open_kernel_channel
 from tests.helpers.machine_server import MachineServerProcess, start_machine_server_process
 
@@ -29,18 +32,24 @@ READY_TIMEOUT_S = 180
 @pytest.fixture
 def local_server(
     tmp_path: Path, cloudlab_server_config: dict[str, Any], cloudlab_data_dir: Path
-) -> Iterator[tuple[MachineServerProcess, Path]]:
+) -> Iterator[tuple[MachineServerProcess, Path, list[Path]]]:
     """A local server process on the sandbox (as every test here), its tunnels carried by
     OpenSSH's client."""
     data_dir = cloudlab_data_dir
     sandbox = cloudlab_server_config["CloudLab"]
     config = {**cloudlab_server_config, "CloudLab": {**sandbox, "ssh_forward": "openssh"}}
     server = start_machine_server_process(tmp_path / "local", config=config)
-    yield server, data_dir
+    tunnel_folders: list[Path] = []
+    yield server, data_dir, tunnel_folders
     server.stop()
-    # A killed server leaves its sandbox machines running: their sshd and what it started.
+    # A killed server leaves its sandbox machines running: their sshd and what it started, and
+    # the folders of its tunnels' and its machine servers' sockets.
     for machine in (data_dir / "sandbox" / "machines").glob("i-*"):
         kill_marked(machine.name)
+        for folder in MachineDisk(machine.parent, machine.name).server_socket_folders():
+            remove_folder(folder)
+    for folder in tunnel_folders:
+        remove_folder(folder)
     for pid, _, _ in processes_with(str(data_dir / "sandbox" / "machines")):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -60,18 +69,28 @@ def _launch_ready(server: MachineServerProcess) -> dict[str, Any]:
 
 
 async def test_kernels_run_through_openssh_and_it_ends_with_a_killed_server(
-    local_server: tuple[MachineServerProcess, Path],
+    local_server: tuple[MachineServerProcess, Path, list[Path]],
 ) -> None:
-    server, data_dir = local_server
+    server, data_dir, tunnel_folders = local_server
     key_file = str(data_dir / "id_ed25519")
 
     # Given a ready machine
     machine = await asyncio.to_thread(_launch_ready, server)
 
-    # Then its forward is OpenSSH's client, listening on loopback only, with strict host keys
-    [ssh] = [cmd for _, _, cmd in processes_with(key_file) if "forward_guard" not in cmd]
-    assert " -L 127.0.0.1:" in ssh and "StrictHostKeyChecking=yes" in ssh
+    # Then its forward is OpenSSH's client, with strict host keys, from a Unix socket in a
+    # folder only this user may enter to the machine server's socket, and on no TCP port
+    [(pid, ssh)] = [
+        (p, cmd) for p, _, cmd in processes_with(key_file) if "forward_guard" not in cmd
+    ]
+    assert "StrictHostKeyChecking=yes" in ssh
     assert f"HostKeyAlias={machine['instance_id']}" in ssh
+    forward = ssh.split(" -L ", 1)[1].split(" ", 1)[0]
+    local, remote = forward.split(":")
+    tunnel_folders.append(Path(local).parent)
+    assert local.endswith(f"/{machine['instance_id']}.sock") and remote.endswith("/gateway.sock")
+    assert stat.S_IMODE(os.lstat(Path(local).parent).st_mode) == 0o700
+    assert stat.S_IMODE(os.lstat(local).st_mode) == 0o600
+    assert unix_listeners(pid) == {local} and tcp_listeners(pid) == set()
 
     # And a kernel of the machine runs code through it
     kernel_name = machine["kernelspecs"][0]
@@ -126,7 +145,10 @@ async def test_a_forward_cancelled_while_starting_leaves_no_process(tmp_path: Pa
     ssh = openssh_client()
     assert ssh is not None, "CI installs openssh-client"
     forwarding = OpenSSHForwarding(ssh, tmp_path / "id_ed25519", tmp_path / "known_hosts")
-    starting = asyncio.create_task(forwarding.starter(instance_id)(Connection(), 8888, None))
+    local = str(tmp_path / "forward.sock")
+    starting = asyncio.create_task(
+        forwarding.starter(instance_id)(Connection(), "/m/gateway.sock", local)
+    )
     try:
         # When the tunnel is closed while its forward is still starting
         deadline = time.monotonic() + 10

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_cloudlab.cloud.tags import OWNER_TAG, OWNER_VALUE
-from tests.helpers.kernel_channel import open_kernel_channel
+from tests.helpers.kernel_channel import run_in_new_kernel
 from tests.helpers.rest_api import READY_TIMEOUT
 from tests.helpers.rest_api import api_json as _json
 from tests.helpers.rest_api import wait_state as _wait_state
@@ -18,24 +18,13 @@ from tests.helpers.sandbox_ec2 import moto_state as _moto_state
 WHERE_AM_I = "import os; print(os.path.expanduser('~'))"
 
 
-async def _run_code(jp_fetch: Any, jp_ws_fetch: Any, kernel_name: str, code: str) -> str:
-    kernel = await _json(jp_fetch, "api", "kernels", method="POST", body={"name": kernel_name})
-    channel = await open_kernel_channel(jp_ws_fetch, kernel["id"])
-    try:
-        result = await channel.execute(code, timeout=60)
-    finally:
-        channel.close()
-    assert result.reply["status"] == "ok", result.reply
-    return result.stdout.strip()
-
-
 async def test_launch_use_stop_start_terminate(
     cloudlab_backend: Any, cloudlab_data_dir: Path, jp_fetch: Any, jp_ws_fetch: Any
 ) -> None:
     # Given the sandbox's catalog and a local kernel that runs the whole time
     images = (await _json(jp_fetch, "cloudlab", "api", "catalog", "images"))["images"]
     image = next(i for i in images if i["family"] == "deep-learning")
-    local_home = await _run_code(jp_fetch, jp_ws_fetch, "python3", WHERE_AM_I)
+    local_home = await run_in_new_kernel(jp_fetch, jp_ws_fetch, "python3", WHERE_AM_I)
     assert local_home == os.path.expanduser("~")  # noqa: ASYNC240
 
     # When a machine is launched
@@ -60,7 +49,7 @@ async def test_launch_use_stop_start_terminate(
 
     # And code in it runs on the machine: its home is the machine's, not this computer's
     machine_home = cloudlab_data_dir / "sandbox" / "machines" / machine["instance_id"]
-    remote_home = await _run_code(jp_fetch, jp_ws_fetch, remote_name, WHERE_AM_I)
+    remote_home = await run_in_new_kernel(jp_fetch, jp_ws_fetch, remote_name, WHERE_AM_I)
     assert remote_home == str(machine_home / "home" / "ubuntu")
     assert remote_home != local_home
     assert _moto_state(cloudlab_backend, machine["instance_id"]) == "running"
@@ -105,8 +94,8 @@ async def test_launch_use_stop_start_terminate(
     await _json(jp_fetch, "cloudlab", "api", "machines", machine["id"], "start", method="POST")
     restarted = await _wait_state(jp_fetch, machine["id"], "ready")
     assert restarted["address"] != first_address
-    assert await _run_code(jp_fetch, jp_ws_fetch, remote_name, WHERE_AM_I) == remote_home
-    assert await _run_code(jp_fetch, jp_ws_fetch, "python3", WHERE_AM_I) == local_home
+    assert await run_in_new_kernel(jp_fetch, jp_ws_fetch, remote_name, WHERE_AM_I) == remote_home
+    assert await run_in_new_kernel(jp_fetch, jp_ws_fetch, "python3", WHERE_AM_I) == local_home
 
     # When it is terminated, EC2 forgets it and so does the API
     await _json(jp_fetch, "cloudlab", "api", "machines", machine["id"], method="DELETE")

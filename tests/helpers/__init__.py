@@ -13,7 +13,12 @@ sandbox machine behind real sshd), ``systemd_machine`` (one that boots systemd),
 ``host_processes`` (this host's processes, from /proc), ``sshd_cut`` (cut a sandbox machine's
 link by stopping its sshd).
 
-The cloud layer: ``moto_cloud`` (moto's server, error injection, a plain boto3 client).
+The cloud layer: ``moto_cloud`` (moto's server, error injection, a plain boto3 client),
+``call_gate`` (hold one EC2 call just before it is sent, to put another command there),
+``launch_process`` (another process of this computer launching against moto).
+
+Concurrency scenarios: ``settled`` (every machine settled in a state the panel can explain, and
+nothing orphaned by the sweep's own listing and by EC2's own view).
 
 Real link cuts: ``linked_namespaces`` (two network namespaces and a veth pair),
 ``netns_machine`` (sshd in one of them) and ``netns_laptop`` (the laptop process in the other).

@@ -40,3 +40,47 @@ def sshd_of_machine(machine_dir: Path | str) -> tuple[int, list[int]]:
             return master, sessions
         sessions.extend(children)
         parents = set(children)
+
+
+def tcp_listeners(pid: int) -> set[tuple[str, int]]:
+    """(local address, port) of every TCP socket that process ``pid`` listens on (its open
+    sockets from /proc/<pid>/fd, matched to /proc/<pid>/net/tcp{,6} by inode)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    found = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            address, _, port = fields[1].partition(":")
+            if fields[3] == "0A" and fields[9] in inodes:
+                found.add((address, int(port, 16)))
+    return found
+
+
+def unix_listeners(pid: int) -> set[str]:
+    """Paths of the Unix sockets that process ``pid`` listens on (/proc/<pid>/net/unix)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    found = set()
+    for line in Path(f"/proc/{pid}/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        # Num RefCount Protocol Flags Type St Inode Path; flags 00010000: listening
+        if len(fields) >= 8 and fields[6] in inodes and int(fields[3], 16) & 0x10000:
+            found.add(fields[7])
+    return found

@@ -191,3 +191,16 @@ async def open_kernel_channel(
         kwargs["max_message_size"] = max_message_size
     ws = await jp_ws_fetch("api", "kernels", kernel_id, "channels", params=params, **kwargs)
     return KernelChannel(ws)
+
+
+async def run_in_new_kernel(jp_fetch: Any, jp_ws_fetch: Any, kernel_name: str, code: str) -> str:
+    """Start a kernel through the local server's REST API, run `code` there; its stdout."""
+    reply = await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": kernel_name}))
+    kernel = json.loads(reply.body)
+    channel = await open_kernel_channel(jp_ws_fetch, kernel["id"])
+    try:
+        result = await channel.execute(code, timeout=60)
+    finally:
+        channel.close()
+    assert result.reply["status"] == "ok", result.reply
+    return str(result.stdout).strip()

@@ -75,9 +75,11 @@ def _emit(event: str, **data: Any) -> None:
 
 
 async def _laptop(config: dict[str, Any]) -> None:
-    from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+    from tornado.httpclient import HTTPRequest
+    from tornado.simple_httpclient import SimpleAsyncHTTPClient
     from tornado.websocket import websocket_connect
 
+    from jupyter_cloudlab.kernels.server_client import SOCKET_HOST, SocketResolver
     from jupyter_cloudlab.ssh.bootstrap import BootstrapOptions, BootstrapResult, bootstrap
     from jupyter_cloudlab.ssh.connection import SSHTarget, connect
     from jupyter_cloudlab.ssh.host_keys import HostKeyStore
@@ -106,16 +108,19 @@ async def _laptop(config: dict[str, Any]) -> None:
         states += 1
         if machine_server is not None:
             machine_servers.append(machine_server)
-        _emit("state", state=state, n=states, port=tunnel.local_port)
+        _emit("state", state=state, n=states, socket=tunnel.socket_path)
 
-    tunnel = Tunnel(open_session, on_state)
-    await tunnel.open()
+    tunnel = Tunnel(open_session, on_state, name=config["instance_id"])
+    socket_path = await tunnel.open()
+    # Requests go to the tunnel's socket, as the kernel layer's do.
+    resolver = SocketResolver(path=socket_path)
+    client = SimpleAsyncHTTPClient(force_instance=True, resolver=resolver)
 
     def url(path: str, scheme: str = "http") -> str:
-        return f"{scheme}://127.0.0.1:{tunnel.local_port}/{path}"
+        return f"{scheme}://cloudlab-machine/{path}"
 
     def headers() -> dict[str, str]:
-        return {"Authorization": f"token {machine_servers[-1].token}"}
+        return {"Authorization": f"token {machine_servers[-1].token}", "Host": SOCKET_HOST}
 
     async def fetch(method: str, path: str, body: Any = None) -> Any:
         request = HTTPRequest(
@@ -125,7 +130,7 @@ async def _laptop(config: dict[str, Any]) -> None:
             body=json.dumps(body) if body is not None else None,
             request_timeout=60,
         )
-        reply = await AsyncHTTPClient().fetch(request)
+        reply = await client.fetch(request)
         return json.loads(reply.body) if reply.body else None
 
     session_id = secrets.token_hex(8)
@@ -143,7 +148,9 @@ async def _laptop(config: dict[str, Any]) -> None:
             headers=headers(),
             connect_timeout=10,
         )
-        channel = KernelChannel(await websocket_connect(request, subprotocols=[V1_PROTOCOL]))
+        channel = KernelChannel(
+            await websocket_connect(request, subprotocols=[V1_PROTOCOL], resolver=resolver)
+        )
         channel.session.session = session_id  # one browser session, before and after the cut
         attempt += 1
         _emit("ws_open", attempt=attempt)

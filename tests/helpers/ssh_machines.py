@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import secrets
+import socket
+import subprocess
 import sys
-import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,10 +17,12 @@ from typing import Any
 import asyncssh
 
 from jupyter_cloudlab.pytest_plugin import cloudlab_require_openssh
+from jupyter_cloudlab.sandbox.machine_disk import MachineDisk
 from jupyter_cloudlab.sandbox.machine_host import PoweredMachine
 from jupyter_cloudlab.sandbox.openssh_host import OpenSSHMachineHost
 from jupyter_cloudlab.ssh.connection import SSHTarget, connect
 from jupyter_cloudlab.ssh.host_keys import HostKeyStore
+from jupyter_cloudlab.ssh.local_socket import private_folder, remove_folder
 
 VENV_BIN = str(Path(sys.executable).parent)
 LAYOUTS = ["ubuntu", "ec2-user"]
@@ -86,19 +90,30 @@ async def rig(
         yield machine
     finally:
         await machine.host.close()
+        # A home too deep for a socket path put its server's socket in a folder in /tmp.
+        for folder in MachineDisk(
+            machine.host.root_dir, machine.instance_id
+        ).server_socket_folders():
+            remove_folder(folder)
 
 
 async def machine_server_api(
     connection: asyncssh.SSHClientConnection, machine_server: Any, path: str, method: str = "GET"
 ) -> Any:
-    """A REST call to the machine's server through a forward of CONNECTION (None: no body)."""
-    listener = await connection.forward_local_port("127.0.0.1", 0, "127.0.0.1", machine_server.port)
+    """A REST call to the machine's server (a BootstrapResult) through a forward of CONNECTION
+    from a socket in a private folder, as the tunnel's (None: no body)."""
+    folder = private_folder("api.sock")
+    local = str(folder / "api.sock")
+    remote = machine_server.remote_end
+    if isinstance(remote, str):
+        listener = await connection.forward_local_path(local, remote)
+    else:
+        listener = await connection.forward_local_path_to_port(local, "127.0.0.1", remote)
     try:
-        return await asyncio.to_thread(
-            get_json, listener.get_port(), path, machine_server.token, method
-        )
+        return await asyncio.to_thread(get_json, local, path, machine_server.token, method)
     finally:
         listener.close()
+        remove_folder(folder)
 
 
 async def machine_server_kernelspecs(
@@ -110,13 +125,88 @@ async def machine_server_kernelspecs(
     )
 
 
-def get_json(port: int, path: str, token: str, method: str = "GET") -> Any:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}",
-        headers={"Authorization": f"token {token}"},
-        method=method,
-        data=b"{}" if method == "POST" else None,
-    )
-    with urllib.request.urlopen(request, timeout=30) as reply:
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client over a Unix socket (the tunnel's local end)."""
+
+    def __init__(self, path: str, timeout: float = 30) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._path)
+        self.sock = sock
+
+
+def get_json(socket_path: str, path: str, token: str, method: str = "GET") -> Any:
+    """A JSON request to a jupyter server listening on (or forwarded to) a Unix socket."""
+    connection = UnixHTTPConnection(socket_path)
+    try:
+        connection.request(
+            method,
+            path,
+            body=b"{}" if method == "POST" else None,
+            headers={"Authorization": f"token {token}", "Host": "localhost"},
+        )
+        reply = connection.getresponse()
         body = reply.read()
+    finally:
+        connection.close()
+    if reply.status >= 400:
+        raise OSError(f"{method} {path}: HTTP {reply.status}: {body[:200]!r}")
     return json.loads(body) if body else None
+
+
+NOBODY = 65534
+"""Another local user (nobody), for the tests that play one."""
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def as_another_user(code: str) -> subprocess.CompletedProcess[str]:
+    """Run Python ``code`` as another local user (needs root), with the system's Python (this
+    venv's may lie in folders that user cannot enter, such as /root). Its stdout says what it
+    could do."""
+    return subprocess.run(
+        [SYSTEM_PYTHON, "-c", code],
+        user=NOBODY,
+        group=NOBODY,
+        extra_groups=[],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd="/",
+    )
+
+
+# What another local user tries against a socket of ours (the tunnel's end, the machine server's):
+# connect to it (to be the browser's peer), bind its path (to listen in its place) and put a file
+# in its folder.
+ATTEMPTS = """
+import json, os, socket
+path = {path!r}
+outcome = {{}}
+for name, act in (("connect", lambda s: s.connect(path)), ("bind", lambda s: s.bind(path))):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        act(s)
+        outcome[name] = "done"
+    except OSError as e:
+        outcome[name] = e.__class__.__name__
+    finally:
+        s.close()
+try:
+    open(os.path.join(os.path.dirname(path), "mine"), "w").close()
+    outcome["create"] = "done"
+except OSError as e:
+    outcome["create"] = e.__class__.__name__
+print(json.dumps(outcome))
+"""
+REFUSED = {"connect": "PermissionError", "bind": "PermissionError", "create": "PermissionError"}
+
+
+def another_user_tries(path: str) -> dict[str, str]:
+    """What another local user managed against the socket ``path`` (REFUSED: nothing)."""
+    ran = as_another_user(ATTEMPTS.format(path=path))
+    assert ran.returncode == 0, ran.stderr
+    return dict(json.loads(ran.stdout))

@@ -89,6 +89,23 @@ class BrowserOutput:
             self._last_msg_id = frame_msg_id(frame, self._protocol) or self._last_msg_id
         return self._last_msg_id
 
+    async def write_own(self, message: str | bytes) -> None:
+        """A whole message of the relay's own (a cell it did not send, see own_messages.py),
+        written between two of the machine's: never inside a streamed one, never a resume
+        point (the machine server does not know it)."""
+        while True:
+            await self._wait_flushed()
+            if not self._parts and self._streaming is None and self._resuming is None:
+                break
+            await asyncio.sleep(0.005)  # rare: only while a large output passes
+        binary = isinstance(message, bytes)
+        data = message if isinstance(message, bytes) else message.encode()
+        if self._writes_frames():
+            await self._write_frame(data, OP_BINARY if binary else OP_TEXT, fin=True)
+        else:
+            self._flushing = self._handler.write_message(message, binary=binary)
+            self._flushing.add_done_callback(_ignore_closed)
+
     def upstream_lost(self) -> None:
         """The upstream dropped: forget what was not written; a streamed message is resumed."""
         self._parts, self._size = [], 0

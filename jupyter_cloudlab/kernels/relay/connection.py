@@ -19,6 +19,9 @@ For a machine kernel the browser's socket is joined to the machine server's sock
   sockets: a session's next socket resumes where its previous relay stopped. When the machine leaves (stopped,
   terminated) or the kernel is gone there, the browser's socket is closed with the reason, so
   JupyterLab shows it; a socket is never left open and dead.
+* A mirrored kernel's cells carry their files: its ``execute_request`` frames pass through a
+  ``WorkspaceGate`` (workspace_gate.py) that pushes local changes first, keeping frames in order,
+  and starts bringing back what the cell wrote once the machine says the cell is idle.
 * TCP_NODELAY on the browser's socket, local kernels included: tornado leaves Nagle on, and
   every small frame then waits ~40 ms for the peer's delayed ACK.
 """
@@ -39,6 +42,7 @@ from ..machine_kernel import MachineKernel
 from ..server_client import MachineServerError
 from .browser_output import BrokenMessage, BrowserOutput, MessageTooLarge
 from .upstream import UpstreamSocket
+from .workspace_gate import WorkspaceGate
 
 # An upstream opened in prepare() whose browser handshake then failed (origin check, client gone)
 # would otherwise stay open forever.
@@ -46,7 +50,7 @@ UNUSED_UPSTREAM_TIMEOUT = 60.0
 # Close codes a server may send on; others (1005, 1006, 1015, None) become 1011.
 _FORWARDABLE_CLOSE_CODES = {1000, 1001, *range(1007, 1012)}
 # Reconnecting upstream: first retry soon, then at most this far apart. While the tunnel is down
-# its local port refuses at once, so polling is cheap and a healed tunnel is used within 0.25 s.
+# its local socket refuses at once, so polling is cheap and a healed tunnel is used within 0.25 s.
 RECONNECT_FIRST_DELAY = 0.1
 RECONNECT_MAX_DELAY = 0.25
 # Browser frames held while the upstream is away; past this the browser socket is closed (its own
@@ -77,6 +81,7 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
     _relay_started = False
     _relay_closed = False
     _pending: list[str | bytes] | None = None
+    _gate: WorkspaceGate | None = None
     reconnects = 0
     """How many times the upstream was re-established (for logs and tests)."""
 
@@ -137,6 +142,12 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
             return
         self._relay_started = True
         self._output = BrowserOutput(self.websocket_handler, self.kernel_ws_protocol)
+        self._gate = WorkspaceGate(
+            self.machine_kernel,
+            self.kernel_ws_protocol,
+            self._pass_on,
+            self._output.write_own,
+        )
         self._pump = asyncio.create_task(self._relay(self._upstream))
 
     def disconnect(self) -> None:  # type: ignore[override]
@@ -152,6 +163,14 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
         if self.machine_kernel is None:
             super().handle_incoming_message(incoming_msg)  # type: ignore[arg-type]
             return
+        if self._relay_closed:
+            return
+        if self._gate is not None:
+            self._gate.submit(incoming_msg)  # back in _pass_on, after its files if a cell
+        else:
+            self._pass_on(incoming_msg)
+
+    def _pass_on(self, incoming_msg: str | bytes) -> None:
         if self._relay_closed:
             return
         if self._pending is not None:  # upstream away: hold the frame until it is back
@@ -191,8 +210,11 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
         output = self._output
         assert output is not None
         try:
+            gate = self._gate
             while (piece := await upstream.receive()) is not None:
                 await output.feed(piece)
+                if gate is not None:
+                    gate.machine_piece(piece)
         except WebSocketClosedError:
             return True
         except BrokenMessage as e:
@@ -258,6 +280,8 @@ class CloudLabWebsocketConnection(ZMQChannelsWebsocketConnection):
             return
         self._relay_closed = True
         self._pending = None
+        if self._gate is not None:
+            self._gate.close()
         if (resume_after := self._resume_after()) is not None:
             self._resume_points[self.session_key] = resume_after
             while len(self._resume_points) > MAX_RESUME_POINTS:

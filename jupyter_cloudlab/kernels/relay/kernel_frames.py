@@ -52,3 +52,69 @@ def _legacy_first_part(frame: bytes) -> bytes:
 def _msg_id(header: Any) -> str | None:
     msg_id = header.get("msg_id") if isinstance(header, dict) else None
     return msg_id if isinstance(msg_id, str) and msg_id else None
+
+
+def execute_request_id(frame: str | bytes, protocol: str | None) -> str | None:
+    """The msg_id of a browser frame when it is a shell ``execute_request``, else None.
+
+    Runs on every browser frame of a mirrored kernel, so it decodes nothing unless the name
+    ``execute_request`` appears: in a v1 frame only the channel and the header are looked at.
+    """
+    try:
+        if isinstance(frame, str):
+            if "execute_request" not in frame:
+                return None
+            message = json.loads(frame)
+            return _id_if(message.get("channel"), message.get("header"), "shell", "execute_request")
+        if protocol == V1_PROTOCOL:
+            channel, header = _v1_parts(frame, 2)
+            if channel != b"shell" or b"execute_request" not in header:
+                return None
+            return _id_if("shell", json.loads(header), "shell", "execute_request")
+        first = _legacy_first_part(frame)
+        if b"execute_request" not in first:
+            return None
+        message = json.loads(first)
+        return _id_if(message.get("channel"), message.get("header"), "shell", "execute_request")
+    except (ValueError, TypeError, AttributeError, IndexError, struct.error):
+        return None
+
+
+def idle_parent_id(data: bytes, binary: bool, protocol: str | None) -> str | None:
+    """The parent msg_id of a machine frame when it is an iopub ``status: idle``, else None.
+    Meant for small frames (a status message is a few hundred bytes)."""
+    if b"idle" not in data:
+        return None
+    try:
+        if not binary:
+            message = json.loads(data)
+            channel, header = message.get("channel"), message.get("header")
+            parent, content = message.get("parent_header"), message.get("content")
+        elif protocol == V1_PROTOCOL:
+            raw_channel, raw_header, raw_parent, _, raw_content = _v1_parts(data, 5)
+            channel, header = raw_channel.decode(), json.loads(raw_header)
+            parent, content = json.loads(raw_parent), json.loads(raw_content)
+        else:
+            return None  # the legacy binary form carries buffers: never a status message
+        if channel != "iopub" or not isinstance(header, dict) or header.get("msg_type") != "status":
+            return None
+        if not isinstance(content, dict) or content.get("execution_state") != "idle":
+            return None
+        return _msg_id(parent)
+    except (ValueError, TypeError, AttributeError, IndexError, UnicodeDecodeError):
+        return None
+
+
+def _v1_parts(frame: bytes, wanted: int) -> list[bytes]:
+    """The first ``wanted`` parts of a v1 frame (channel, header, parent, metadata, content)."""
+    count = int.from_bytes(frame[:8], "little")
+    if count < wanted + 1:
+        raise ValueError("not a v1 kernel frame")
+    offsets = [int.from_bytes(frame[8 + 8 * i : 16 + 8 * i], "little") for i in range(wanted + 1)]
+    return [frame[offsets[i] : offsets[i + 1]] for i in range(wanted)]
+
+
+def _id_if(channel: Any, header: Any, want_channel: str, want_type: str) -> str | None:
+    if channel != want_channel or not isinstance(header, dict):
+        return None
+    return _msg_id(header) if header.get("msg_type") == want_type else None

@@ -152,24 +152,35 @@ class UpstreamSocket:
         timeout: float,
         ping_interval: float,
         ping_timeout: float,
+        socket_path: str | None = None,
     ) -> UpstreamSocket:
         """Connect and upgrade; raises OSError, TimeoutError, :class:`HandshakeRejected` or
-        :class:`HandshakeTooLarge`."""
+        :class:`HandshakeTooLarge`. ``socket_path``: connect to that Unix socket (the tunnel's
+        local end), not to the URL's host and port; a ``Host`` in ``headers`` is sent as the
+        request's host."""
         parts = urlsplit(url)
-        host, port = parts.hostname or "127.0.0.1", parts.port or 80
         target = parts.path + (f"?{parts.query}" if parts.query else "")
+        extra = {k: v for k, v in headers.items() if k.lower() != "host"}
+        host_header = next((v for k, v in headers.items() if k.lower() == "host"), parts.netloc)
         loop = asyncio.get_running_loop()
-        transport, inbound = await asyncio.wait_for(
-            loop.create_connection(_Inbound, host, port), timeout
-        )
+        if socket_path is not None:
+            opening = loop.create_unix_connection(_Inbound, socket_path)
+        else:
+            opening = loop.create_connection(
+                _Inbound, parts.hostname or "127.0.0.1", parts.port or 80
+            )
+        transport, inbound = await asyncio.wait_for(opening, timeout)
         try:
-            # Without it each small frame waits ~40 ms for the peer's delayed ACK (Nagle).
-            transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock = transport.get_extra_info("socket")
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                # Without it each small frame waits ~40 ms for the peer's delayed ACK (Nagle).
+                # A Unix socket has no Nagle (and refuses the option).
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             connection = WSConnection(ConnectionType.CLIENT)
             request = Request(
-                host=parts.netloc,
+                host=host_header,
                 target=target,
-                extra_headers=[(k.lower().encode(), v.encode()) for k, v in headers.items()],
+                extra_headers=[(k.lower().encode(), v.encode()) for k, v in extra.items()],
                 subprotocols=subprotocols,
             )
             transport.write(connection.send(request))

@@ -1,0 +1,110 @@
+"""A machine terminal's websocket: the browser's JupyterLab terminal joined to terminado's on the
+machine server (``<base>/cloudlab/machines/<id>/server/terminals/websocket/<name>``).
+
+Messages pass unchanged both ways. When the link to the machine drops, the terminal is told in
+its own words (a line of output), then the browser's socket is closed with code 1011:
+JupyterLab's TerminalConnection reconnects by itself (backoff, up to 7 tries), and terminado on
+the machine has kept the shell and its recent output, so the same session comes back. A machine
+that is not ready answers the upgrade with a 409/503 sentence, never a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from tornado import web
+from tornado.websocket import WebSocketClientConnection, WebSocketHandler
+
+from ..errors import CloudLabError
+from ..kernels.relay.terminal import open_terminal_socket
+from ..kernels.server_client import MachineServerError
+from ..session.backend import CloudLabBackend
+from .errors import http_error
+from .machine_proxy import SERVER, TERMINAL_NAME
+from .machine_reach import reachable_machine_server
+
+# RFC 6455: the server met a condition that stopped it (here: the machine's end went away).
+LINK_LOST = 1011
+LINK_LOST_REASON = "The link to the machine dropped; reconnecting."
+
+
+class MachineTerminalSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
+    auth_resource = "terminals"
+    _upstream: WebSocketClientConnection | None = None
+    _pump: asyncio.Task[None] | None = None
+
+    @ws_authenticated
+    async def get(self, machine_id: str, terminal_name: str) -> None:
+        user = self.current_user
+        if not await ensure_async(
+            self.authorizer.is_authorized(self, user, "execute", self.auth_resource)
+        ):
+            raise web.HTTPError(403)
+        backend: CloudLabBackend = self.settings["cloudlab_backend"]
+        try:
+            machine_server = await reachable_machine_server(backend, machine_id)
+        except CloudLabError as e:
+            raise _as_http(e) from None
+        self._machine_name = machine_server.machine_name
+        try:
+            # Before the upgrade, so a missing terminal is a 404 JupyterLab shows, not an open
+            # socket that says nothing.
+            self._upstream = await open_terminal_socket(machine_server, terminal_name)
+        except MachineServerError as e:
+            status = 404 if e.status_code == 404 else 503
+            raise web.HTTPError(
+                status,
+                reason=f"The terminal on '{machine_server.machine_name}' is not reachable "
+                f"(HTTP {e.status_code}).",
+            ) from None
+        await super().get(machine_id, terminal_name)
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        super().open()  # WebSocketMixin: pings to the browser
+        self._pump = asyncio.ensure_future(self._machine_to_browser())
+
+    async def _machine_to_browser(self) -> None:
+        assert self._upstream is not None
+        while True:
+            message = await self._upstream.read_message()
+            if message is None:
+                break
+            with contextlib.suppress(web.HTTPError, Exception):
+                self.write_message(message, binary=isinstance(message, bytes))
+        if self.ws_connection is None:
+            return  # the browser left first
+        note = f"\r\n[CloudLab: the link to '{self._machine_name}' dropped; reconnecting…]\r\n"
+        with contextlib.suppress(Exception):
+            self.write_message(json.dumps(["stdout", note]))
+        self.close(LINK_LOST, LINK_LOST_REASON)
+
+    def on_message(self, message: str | bytes) -> None:
+        if self._upstream is not None:
+            self._upstream.write_message(message, binary=isinstance(message, bytes))
+
+    def on_close(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+        if self._upstream is not None:
+            self._upstream.close()  # terminado keeps the shell for the next socket
+
+
+def _as_http(error: CloudLabError) -> web.HTTPError:
+    mapped = http_error(error)
+    assert mapped is not None
+    return mapped
+
+
+ROUTES: list[tuple[str, Any]] = [
+    (
+        rf"{SERVER}/terminals/websocket/(?P<terminal_name>{TERMINAL_NAME})",
+        MachineTerminalSocketHandler,
+    ),
+]
