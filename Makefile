@@ -27,7 +27,7 @@ $(PY):
 $(VENV)/.installed: $(PY) pyproject.toml
 	$(PY) -m pip install --quiet "hatchling>=1.5" "hatch-nodejs-version>=0.3.2" \
 		"hatch-jupyter-builder>=0.9" "jupyterlab>=4.6,<5" "jupyter-builder>=1.3" editables
-	$(PY) -m pip install --quiet --no-build-isolation -e ".[test,dev]"
+	$(PY) -m pip install --quiet --no-build-isolation -e ".[sandbox,test,dev]"
 	jupyter-builder develop --overwrite . >/dev/null
 	jupyter server extension enable --sys-prefix jupyter_cloudlab >/dev/null
 	touch $@

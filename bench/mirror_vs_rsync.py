@@ -1,5 +1,6 @@
 """First mirror of a folder (1,000 small files in 20 folders + one 200 MB file) to a sandbox
-machine behind real OpenSSH sshd: our Mirror (asyncssh SFTP) vs `rsync -a` over OpenSSH's ssh to
+machine behind real OpenSSH sshd: our Mirror (small files in tar archives, big ones over asyncssh
+SFTP, as the machines layer sets it up) vs `rsync -a` over OpenSSH's ssh to
 the same sshd (the anchor); goal: mirror <= 1.2x rsync. Then the cost of a no-change
 `before_execute` for that folder (the check that runs before every cell), and of the stat walk
 it falls back to when inotify cannot tell.
@@ -67,7 +68,10 @@ def rsync_command(machine: Rig, work: Path, source: Path, dest: str) -> list[str
 
 async def time_mirror(machine: Rig, local_root: Path, sftp: CountingSftp, run: int) -> float:
     settings = MirrorSettings(machine_root=f"bench/mirror{run}")
-    mirror = Mirror(machine.instance_id, sftp, local_root, settings, lambda notice: None)
+    # As the machines layer builds it: small files go in archives over the same connection.
+    mirror = Mirror(
+        machine.instance_id, sftp, local_root, settings, lambda notice: None, shell=sftp.shell
+    )
     started = time.perf_counter()
     await mirror.open("project/nb.ipynb")
     elapsed = time.perf_counter() - started

@@ -4,6 +4,7 @@ stop."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_events import EventLogger
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
-from traitlets import Bool, Enum, Int, List, Unicode, default
+from traitlets import Bool, Enum, Float, Int, List, Unicode, default
 
 from .data_folder import DataFolder
 from .events import (
@@ -24,7 +25,12 @@ from .events import (
 )
 from .handlers import api_routes
 from .handlers.machine_proxy_routes import machine_proxy_routes
-from .kernels.config import attach_machine_servers, mixing_server_config, persistence_server_config
+from .kernels.config import (
+    attach_machine_servers,
+    foreign_kernel_classes,
+    mixing_server_config,
+    persistence_server_config,
+)
 from .kernels.machine_servers import (
     LinkStatus,
     MachineServer,
@@ -39,6 +45,29 @@ from .session.options import ServerHooks, SessionOptions
 from .workspace.mirror import DEFAULT_SIZE_LIMIT, MirrorNotice
 
 STOP_TIMEOUT_SECONDS = 20
+PACKAGE_LOGGER = "jupyter_cloudlab"
+
+
+class _ToServerLog(logging.Handler):
+    """Hands our modules' records to the server's log, whose handlers (console, log file,
+    format) the server configures; the server's logger does not take records from ours."""
+
+    def __init__(self, server_log: logging.Logger) -> None:
+        super().__init__()
+        self.server_log = server_log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.server_log.handle(record)
+
+
+def log_through_server(server_log: logging.Logger) -> None:
+    """`jupyter_cloudlab.*` loggers write to the server's log at its level (never to root's)."""
+    package = logging.getLogger(PACKAGE_LOGGER)
+    for stale in [h for h in package.handlers if isinstance(h, _ToServerLog)]:
+        package.removeHandler(stale)  # a previous server of this process (tests)
+    package.addHandler(_ToServerLog(server_log))
+    package.setLevel(server_log.getEffectiveLevel())
+    package.propagate = False  # the server's log decides where lines go, once
 
 
 class CloudLab(ExtensionApp):
@@ -113,6 +142,19 @@ class CloudLab(ExtensionApp):
         help="Output the machine keeps per kernel while no client is connected (MB); past it, "
         "output is dropped and the notebook is told how much.",
     )
+    idle_minutes = Float(
+        30,
+        config=True,
+        help="Minutes of idleness (no cell, terminal input, workspace transfer or GPU use) after "
+        "which a machine powers itself off; 0: never. Each machine's limit can be changed "
+        "on its row; it applies at once, kernels untouched.",
+    )
+    default_budget_usd = Float(
+        0,
+        config=True,
+        help="The budget a machine gets when it becomes ready (USD since launch); at it the "
+        "machine stops itself, even if busy. 0: none.",
+    )
     ssh_from_cidr = Unicode(
         "",
         config=True,
@@ -180,11 +222,14 @@ class CloudLab(ExtensionApp):
         return self.server.event_logger
 
     def initialize_settings(self) -> None:
+        log_through_server(self.server.log)
         self.machine_servers = MachineServerRegistry()
-        if not attach_machine_servers(self.server, self.machine_servers):
-            self.log.warning(
-                "CloudLab: the server uses other kernel manager classes; machine kernels are off."
-            )
+        # Said in the status (the panel shows it) rather than silently losing to another package.
+        kernel_classes = foreign_kernel_classes(self.server)
+        self.settings["cloudlab_kernel_classes"] = kernel_classes
+        attached = attach_machine_servers(self.server, self.machine_servers)
+        if kernel_classes or not attached:
+            self.log.warning("CloudLab: %s", kernel_classes or "machine kernels are off.")
         self.events.register_event_schema(MACHINE_EVENT_SCHEMA)
         self.events.register_event_schema(CONNECTION_EVENT_SCHEMA)
         self.events.register_event_schema(WORKSPACE_EVENT_SCHEMA)
@@ -207,7 +252,9 @@ class CloudLab(ExtensionApp):
                     ("cull_idle_timeout", self.machine_cull_idle_timeout),
                     ("cull_busy", self.machine_cull_busy),
                     ("offline_buffer_bytes", self.machine_offline_buffer_mb * 1024 * 1024),
+                    ("guard", (("idle_minutes", self.idle_minutes),)),
                 ),
+                default_budget_usd=self.default_budget_usd,
                 local_root=str(self.server.root_dir),
                 workspace_size_limit=self.workspace_size_limit,
                 workspace_scope=self.workspace_scope,

@@ -1,4 +1,5 @@
-"""`jupyter cloudlab`: list, stop, start, reboot and terminate machines from a terminal, no JupyterLab.
+"""`jupyter cloudlab`: list, stop, start, reboot and terminate machines from a terminal, no JupyterLab;
+set a machine's idle limit, budget and keep-alive (over SSH, to the machine's own guard).
 
 It talks to EC2 directly (the cloud is the truth), so a machine can always be stopped, even when
 the JupyterLab that launched it is gone. With no AWS credentials it uses a running sandbox.
@@ -11,16 +12,21 @@ import asyncio
 import json
 import sys
 from dataclasses import asdict
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 
+from . import cli_lifecycle
+from .cli_config import server_settings, split_options
 from .cloud import instances, sweep
 from .cloud.account import credentials_found, home_region
 from .cloud.aws_client import AwsClient, AwsTarget
 from .cloud.tags import Computer
 from .data_folder import DataFolder
 from .errors import CloudLabError, ErrorKind
+from .machines.meter_report import cost_report, cost_summary, meter_figures
 from .sandbox.sandbox import read_endpoint_file
 from .ssh.client_key import load_or_create_client_key, public_key_line
 from .ssh.host_keys import HostKeyStore
@@ -34,11 +40,20 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--profile", help="AWS profile (default: the credential chain's)")
     common.add_argument("--endpoint-url", help="EC2 endpoint (default: AWS, or a running sandbox)")
     common.add_argument("--data-dir", help="CloudLab's data folder (default: Jupyter's)")
+    # --CloudLab.<name>=<value> (as the server takes them) are read by cli_config.py.
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
-    parser = argparse.ArgumentParser(prog="jupyter cloudlab", description=__doc__, parents=[common])
+    parser = argparse.ArgumentParser(
+        prog="jupyter cloudlab",
+        description=__doc__,
+        parents=[common],
+        epilog="Region, profile, endpoint and data folder default to the server's settings: "
+        "c.CloudLab.* in jupyter_server_config, or --CloudLab.region=... as the server takes them.",
+    )
 
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="list this computer's machines", parents=[common])
+    cost = commands.add_parser("cost", help="what a machine costs, line by line", parents=[common])
+    cost.add_argument("machine", help="machine id (m-...), instance id (i-...) or name")
     for name, text in (
         ("stop", "stop a machine (billing for compute ends)"),
         ("start", "start a stopped machine"),
@@ -49,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("machine", help="machine id (m-...), instance id (i-...) or name")
         if name == "terminate":
             command.add_argument("--yes", action="store_true", help="do not ask to confirm")
+    cli_lifecycle.add_commands(commands, common)
     sweep = commands.add_parser(
         "sweep",
         help="list every resource this computer made, in every region; remove them on confirmation",
@@ -70,6 +86,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     logs.add_argument("machine", help="machine id (m-...), instance id (i-...) or name")
     logs.add_argument("--lines", type=int, default=200, help="how many of the last lines")
+    # The machine's guard (idle stop, budget), over SSH: the machine enforces them itself.
+    keep = commands.add_parser(
+        "keep-alive", help="no idle stop before a time (the budget still applies)", parents=[common]
+    )
+    keep.add_argument("machine", help="machine id (m-...), instance id (i-...) or name")
+    keep.add_argument("--until", required=True, help="HH:MM on this computer's clock")
+    budget = commands.add_parser(
+        "budget", help="stop the machine once it has spent USD since launch", parents=[common]
+    )
+    budget.add_argument("machine", help="machine id (m-...), instance id (i-...) or name")
+    budget.add_argument("usd", type=float, help="USD since launch; 0: no budget")
+    idle = commands.add_parser(
+        "idle", help="power the machine off after MINUTES idle", parents=[common]
+    )
+    idle.add_argument("machine", help="machine id (m-...), instance id (i-...) or name")
+    idle.add_argument("minutes", type=int, help="minutes; 0: never")
     forget = commands.add_parser(
         "forget-host-key", help="drop a pinned SSH host key", parents=[common]
     )
@@ -154,19 +186,28 @@ async def _run(args: argparse.Namespace) -> int:
         return await _sweep(args, ec2)
     if args.command == "logs":
         return await _logs(args, ec2)
+    if args.command in ("keep-alive", "budget", "idle"):
+        return await _guard(args, ec2)
     computer = _computer(args)
+    if args.command in cli_lifecycle.COMMANDS:
+        return await cli_lifecycle.run(args, ec2, computer, _find)
     if args.command == "list":
         found = await instances.find_ours(ec2, computer)
         if args.json:
             print(json.dumps([asdict(i) for i in found], indent=1))
         elif not found:
             print("No machines.")
+        costs = _meter_figures(args, ec2)
         for info in [] if args.json else found:
             print(
-                f"{info.machine_id}  {info.instance_id}  {info.state:<10} {info.instance_type:<12} {info.name}"
+                f"{info.machine_id}  {info.instance_id}  {info.state:<10} {info.instance_type:<12} "
+                f"{cost_summary(costs.get(info.machine_id))}  {info.name}"
             )
         return 0
     info = await _find(ec2, computer, args.machine)
+    if args.command == "cost":
+        print(cost_report(_meter_figures(args, ec2).get(info.machine_id), args.json))
+        return 0
     if args.command == "terminate" and not args.yes:
         if not sys.stdin.isatty():
             raise CloudLabError(
@@ -190,6 +231,14 @@ async def _run(args: argparse.Namespace) -> int:
     else:
         print(f"{after.machine_id}  {after.instance_id}  {after.state}")
     return 0
+
+
+def _meter_figures(args: argparse.Namespace, ec2: AwsClient) -> dict[str, dict[str, Any]]:
+    """The meter's figures the server recorded, for this account (AWS or the sandbox)."""
+    folder = DataFolder(Path(args.data_dir))
+    sandbox = read_endpoint_file(folder) if ec2.target.endpoint_url else None
+    in_sandbox = sandbox is not None and sandbox.endpoint_url == ec2.target.endpoint_url
+    return meter_figures(folder.account(in_sandbox).meter)
 
 
 async def _sweep(args: argparse.Namespace, ec2: AwsClient) -> int:
@@ -225,10 +274,27 @@ async def _sweep(args: argparse.Namespace, ec2: AwsClient) -> int:
 
 
 async def _logs(args: argparse.Namespace, ec2: AwsClient) -> int:
-    from .cloud.network import Ec2Network, MachineNetwork
-    from .machines.link import StoredAddressNetwork, read_server_log
+    from .ssh.bootstrap import fetch_server_log
 
     info = await _find(ec2, _computer(args), args.machine)
+    connection = await _ssh(args, ec2, info.instance_id)
+    try:
+        text = await fetch_server_log(connection, args.lines)
+    except CloudLabError:
+        raise
+    except Exception as error:  # the log unreadable: say it plainly
+        raise CloudLabError(str(error), ErrorKind.failed) from error
+    finally:
+        connection.close()
+    print(text, end="")
+    return 0
+
+
+async def _ssh(args: argparse.Namespace, ec2: AwsClient, instance_id: str) -> Any:
+    """An SSH connection to the running machine, its host key pinned or shown on its console."""
+    from .cloud.network import Ec2Network, MachineNetwork
+    from .machines.link import StoredAddressNetwork, connect_running
+
     folder = DataFolder(Path(args.data_dir))
     in_sandbox = ec2.target == read_endpoint_file(folder)
     files = folder.account(sandbox=in_sandbox)
@@ -238,23 +304,54 @@ async def _logs(args: argparse.Namespace, ec2: AwsClient) -> int:
     host_keys = HostKeyStore(files.host_keys)
     client_key = load_or_create_client_key(folder.client_key)
     try:
-        text = await read_server_log(
-            ec2, network, client_key, host_keys, info.instance_id, args.lines
-        )
+        return await connect_running(ec2, network, client_key, host_keys, instance_id)
     except CloudLabError:
         raise
     except Exception as error:  # SSH refused/unreachable, machine stopped: say it plainly
         raise CloudLabError(str(error), ErrorKind.failed) from error
-    print(text, end="")
+
+
+async def _guard(args: argparse.Namespace, ec2: AwsClient) -> int:
+    """Change the machine's guard over SSH (no JupyterLab needed); print what it says now."""
+    from .machines.guard import deadline_after
+    from .machines.remote_guard import call_guard, guard_summary, next_clock_time
+
+    info = await _find(ec2, _computer(args), args.machine)
+    now = datetime.now(timezone.utc)
+    settings: dict[str, Any]
+    if args.command == "idle":
+        if not 0 <= args.minutes <= 10080:
+            raise CloudLabError("Give the idle limit in minutes, 0 to 10080.", ErrorKind.invalid)
+        settings = {"idle_minutes": args.minutes}
+    elif args.command == "keep-alive":
+        settings = {"keep_until": next_clock_time(args.until, now).isoformat()}
+    else:
+        figures = _meter_figures(args, ec2).get(info.machine_id) or {}
+        hourly = figures.get("hourly_cost")
+        if args.usd and not hourly:
+            raise CloudLabError(
+                "The meter has no price for this machine yet: open JupyterLab once.",
+                ErrorKind.conflict,
+            )
+        deadline = deadline_after(args.usd, figures.get("spent_usd") or 0.0, hourly, now)
+        settings = {"stop_at": deadline.isoformat() if args.usd and deadline else None}
+    connection = await _ssh(args, ec2, info.instance_id)
+    try:
+        reply = await call_guard(connection, settings)
+    finally:
+        connection.close()
+    print(json.dumps(reply) if args.json else f"{info.name}: {guard_summary(reply)}")
     return 0
 
 
-def _with_defaults(args: argparse.Namespace) -> argparse.Namespace:
+def _with_defaults(args: argparse.Namespace, configured: dict[str, str]) -> argparse.Namespace:
+    """Options not given: what the server's configuration says (cli_config.py), else ours."""
     defaults = {
         "region": None,
         "profile": None,
         "endpoint_url": None,
         "data_dir": str(Path(jupyter_data_dir()) / "cloudlab"),
+        **configured,
         "json": False,
         "regions": None,
         "all_computers": False,
@@ -266,8 +363,10 @@ def _with_defaults(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _with_defaults(_parser().parse_args(argv))
+    options, rest = split_options(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(rest)
     try:
+        args = _with_defaults(args, server_settings(options))
         return asyncio.run(_run(args))
     except CloudLabError as error:
         print(f"error: {error.message}", file=sys.stderr)

@@ -6,6 +6,7 @@
     sessions.db           jupyter_server's sessions (notebook -> kernel), kept across restarts
     host_keys.json        pinned SSH host keys of AWS machines, by instance id
     machines.json         the machine cache of AWS machines (the cloud is the truth)
+    meter.json            each machine's running periods and prices (the meter's memory)
     forward_known_hosts   what OpenSSH's forward trusts (written from the pinned keys)
     sandbox/              the same three for the sandbox's machines, which must never mix
                           with real ones, plus its endpoint file and its machines' disks
@@ -30,6 +31,10 @@ class AccountFiles:
     @property
     def machines(self) -> Path:
         return self.folder / "machines.json"
+
+    @property
+    def meter(self) -> Path:
+        return self.folder / "meter.json"
 
     @property
     def forward_known_hosts(self) -> Path:

@@ -8,7 +8,10 @@ import {
   IInstanceType,
   ILaunchRequest,
   IMachine,
+  IGuardChange,
+  IMachineChange,
   IMachineConnection,
+  IMachineLog,
   IStatus
 } from './tokens';
 
@@ -77,9 +80,31 @@ export class CloudLabAPI implements ICloudLabAPI {
     );
   }
 
+  changeMachine(id: string, change: IMachineChange): Promise<IMachine> {
+    return requestAPI<IMachine>(
+      `machines/${encodeURIComponent(id)}`,
+      { method: 'PATCH', body: JSON.stringify(change) },
+      this._settings
+    );
+  }
+
+  changeGuard(id: string, change: IGuardChange): Promise<IMachine> {
+    return requestAPI<IMachine>(
+      `machines/${encodeURIComponent(id)}/guard`,
+      { method: 'PUT', body: JSON.stringify(change) },
+      this._settings
+    );
+  }
+
   getConnection(id: string): Promise<IMachineConnection> {
     return this._get<IMachineConnection>(
       `machines/${encodeURIComponent(id)}/connection`
+    );
+  }
+
+  getLog(id: string, lines: number): Promise<IMachineLog> {
+    return this._get<IMachineLog>(
+      `machines/${encodeURIComponent(id)}/log?lines=${lines}`
     );
   }
 

@@ -199,6 +199,132 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/machines/{machine_id}/retry': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Connect and bootstrap again a failed machine whose instance still runs. */
+    post: operations['post_machines_machine_id_retry'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/machines/{machine_id}/resize': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Change a stopped machine's instance type.
+     * @description 409 unless the machine is stopped; 400 for an unknown type or one whose architecture (x86_64, arm64) differs from the machine's image.
+     */
+    post: operations['post_machines_machine_id_resize'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/machines/{machine_id}/image': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Save a stopped machine's disk as an image (AMI) of yours.
+     * @description Tagged as this computer's (image and snapshots); its snapshots are billed while kept (see `storage_usd_per_month`); `jupyter cloudlab sweep` removes them.
+     */
+    post: operations['post_machines_machine_id_image'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/machines/{machine_id}/dismiss': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Remove the row of a machine terminated from outside (its reason read). */
+    post: operations['post_machines_machine_id_dismiss'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/machines/{machine_id}/guard': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Set a ready machine's idle limit, budget, keep-alive or stop after the running cell.
+     * @description Applied at once on the machine, kernels untouched; the machine enforces them itself, with this computer off. 409 unless the machine is ready; 503 when the machine did not take the change.
+     */
+    put: operations['put_machines_machine_id_guard'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/machines/{machine_id}/log': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    /**
+     * The last lines of a running machine's server log.
+     * @description Over SSH, as `jupyter cloudlab logs`; 409 unless its instance runs.
+     */
+    get: operations['get_machines_machine_id_log'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -215,6 +341,24 @@ export interface components {
        * @example eu-west-1
        */
       region?: string | null;
+    };
+    /** @description One thing a machine is billed for (compute, a disk, the public IPv4 address). */
+    CostLine: {
+      /**
+       * @example compute g5.xlarge spot us-east-1
+       * @example EBS gp3 100 GB
+       */
+      what: string;
+      /**
+       * @description USD per hour; null: unknown.
+       * @default null
+       */
+      per_hour: number | null;
+      /**
+       * @description USD per month, for what is priced by the month (EBS).
+       * @default null
+       */
+      per_month: number | null;
     };
     /** @description Every 4xx/5xx reply of the REST API (handlers/base.py writes it). */
     ErrorReply: {
@@ -235,6 +379,67 @@ export interface components {
       /** @description Memory of one GPU. */
       memory_gib: number;
     };
+    /**
+     * @description `PUT /machines/{id}/guard`: the machine's idle limit, budget, keep-alive, stop after cell
+     *     (each optional; applied live, kernels untouched).
+     */
+    GuardChange: {
+      /**
+       * @description Minutes of idleness before it powers off; 0: never. The panel sends whole minutes; fractions are for tests.
+       * @default null
+       */
+      idle_minutes?: number | null;
+      /**
+       * @description "Stop at $X" since launch; 0: no budget.
+       * @default null
+       */
+      budget_usd?: number | null;
+      /**
+       * @description "Keep running until": no idle stop before this time.
+       * @default null
+       */
+      keep_until?: string | null;
+      /**
+       * @description Stop as soon as the running cell finishes.
+       * @default null
+       */
+      stop_after_cell?: boolean | null;
+    };
+    /** @description The machine's guard, as it last answered: idleness, the planned stop, keep-alive. */
+    IdleStatus: {
+      /**
+       * @description Idle since then; null while busy (a cell, a terminal, a GPU).
+       * @default null
+       */
+      idle_since: string | null;
+      /**
+       * @description When it stops if nothing changes (idle limit or deadline).
+       * @default null
+       */
+      stops_at: string | null;
+      /**
+       * @description "Keep running until": no idle stop before then.
+       * @default null
+       */
+      keep_until: string | null;
+      /**
+       * @description It stops as soon as no cell runs.
+       * @default false
+       */
+      stop_after_cell: boolean;
+      /** @description Why it is not idle now. */
+      busy: string[];
+      /**
+       * @description A sentence when it stops within 5 minutes.
+       * @default null
+       */
+      warning: string | null;
+      /**
+       * @description EC2's spot interruption notice, when one came: a sentence.
+       * @default null
+       */
+      spot_notice: string | null;
+    };
     ImageList: {
       images: components['schemas']['ImageModel'][];
     };
@@ -251,6 +456,45 @@ export interface components {
       ssh_user: string;
       /** @example deep-learning */
       family: string;
+      /**
+       * @description Saved from one of this computer's machines ("yours").
+       * @default false
+       */
+      ours: boolean;
+      /**
+       * @description pending while AWS still saves it.
+       * @default available
+       */
+      state: string;
+      /**
+       * @description Size of its snapshots (ours only), billed while kept.
+       * @default null
+       */
+      snapshot_gib: number | null;
+      /**
+       * @description Estimated cost of keeping it (ours only): snapshot GiB × the snapshot price.
+       * @default null
+       */
+      storage_usd_per_month: number | null;
+      /**
+       * @description What the estimate assumes, with its date.
+       * @default null
+       * @example estimate: $0.05 per GB-month of snapshot (us-east-1, 2026-11)
+       */
+      storage_price_note: string | null;
+    };
+    /** @description `POST /machines/{id}/image`: save the stopped machine's disk as an image of ours. */
+    ImageRequest: {
+      /**
+       * @description The image's name (AMI names are unique per account and region).
+       * @example torch-env-2026-12
+       */
+      name: string;
+      /**
+       * @description What it holds, in your words; CloudLab adds the base image, instance type and date.
+       * @default
+       */
+      description?: string;
     };
     InstanceTypeList: {
       instance_types: components['schemas']['InstanceTypeModel'][];
@@ -352,7 +596,7 @@ export interface components {
       /** @default null */
       launched_at: string | null;
       /**
-       * @description What went wrong and what to do, when state is failed.
+       * @description Failed: what went wrong and what to do; else the step under way.
        * @default null
        */
       message: string | null;
@@ -368,7 +612,7 @@ export interface components {
        */
       gpu_label: string;
       /**
-       * @description On-demand USD per hour.
+       * @description Compute USD per hour in its region for its purchase option (on-demand or spot); see price_source.
        * @default null
        */
       price_per_hour: number | null;
@@ -387,12 +631,79 @@ export interface components {
       workspace: string | null;
       /** @description What the user may ask of the machine in its current state; the panel's buttons come from here. */
       actions: components['schemas']['MachineAction'][];
+      /**
+       * @description Why the machine stopped or was terminated, when not by our Stop or Terminate (idle stop, budget, spot interruption, the AWS console or CLI): a sentence.
+       * @default null
+       */
+      stop_reason: string | null;
+      /**
+       * @description EC2's state of the instance when CloudLab last looked (at a failure, a stop seen from outside): a failed machine that is running can be retried.
+       * @default null
+       * @example running
+       */
+      instance_state: string | null;
+      /**
+       * @description Where price_per_hour comes from: "api" (the AWS Pricing API), "snapshot us-east-1 (2026-11)", "spot price at launch", or why it is unknown.
+       * @default
+       * @example spot price at launch
+       */
+      price_source: string;
+      /**
+       * @description USD per hour while it runs: compute, EBS and the public IPv4 address.
+       * @default null
+       */
+      hourly_cost: number | null;
+      /**
+       * @description USD per month its disks cost, running or stopped.
+       * @default null
+       */
+      stopped_cost_per_month: number | null;
+      /**
+       * @description USD billed since its launch (from EC2's times; survives restarts), when this reply was made; null when a price is unknown.
+       * @default null
+       */
+      spent_usd: number | null;
+      /**
+       * @description USD billed since midnight (this server's time zone).
+       * @default null
+       */
+      spent_today_usd: number | null;
+      /** @description What makes up its cost. */
+      cost_lines: components['schemas']['CostLine'][];
+      /**
+       * @description Minutes of idleness after which the machine powers itself off (0: never); null until set.
+       * @default null
+       */
+      idle_minutes: number | null;
+      /**
+       * @description "Stop at $X": USD since launch at which the machine stops itself, even if busy; null: none.
+       * @default null
+       */
+      budget_usd: number | null;
+      /**
+       * @description The machine's own deadline from its budget (spent, hourly cost): it stops then even with the laptop closed.
+       * @default null
+       */
+      stop_at: string | null;
+      /**
+       * @description What the machine's guard last said (ready machines only).
+       * @default null
+       */
+      idle: components['schemas']['IdleStatus'] | null;
     };
     /**
      * @description What a user may ask of a machine (see machines/transitions.py for when).
      * @enum {string}
      */
-    MachineAction: 'stop' | 'start' | 'reboot' | 'terminate';
+    MachineAction:
+      | 'stop'
+      | 'start'
+      | 'reboot'
+      | 'terminate'
+      | 'retry'
+      | 'resize'
+      | 'image'
+      | 'dismiss';
     /** @description What a user may change on a machine: `PATCH /machines/{id}`. */
     MachineChange: {
       /**
@@ -413,6 +724,14 @@ export interface components {
     MachineList: {
       machines: components['schemas']['Machine'][];
     };
+    /** @description The last lines of a running machine's server log (`~/.cloudlab/gateway.log`). */
+    MachineLog: {
+      machine_id: string;
+      /** @description How many lines were asked for. */
+      lines: number;
+      /** @description The log's last lines, at most 1 MiB of them. */
+      text: string;
+    };
     /** @enum {string} */
     MachineState:
       | 'requesting'
@@ -427,6 +746,11 @@ export interface components {
       | 'terminating'
       | 'terminated'
       | 'failed';
+    /** @description `POST /machines/{id}/resize`: the stopped machine's new instance type. */
+    ResizeRequest: {
+      /** @example g5.2xlarge */
+      instance_type: string;
+    };
     /** @description Where machines are launched (the sandbox or AWS), in which region, with which profile. */
     Status: {
       /** @enum {string} */
@@ -440,6 +764,11 @@ export interface components {
        * @default
        */
       message: string;
+      /**
+       * @description Why machine kernels are off (another package's kernel classes).
+       * @default
+       */
+      kernel_classes: string;
     };
     /**
      * @description A machine's tunnel: one vocabulary from the SSH layer to the panel.
@@ -861,6 +1190,188 @@ export interface operations {
       401: components['responses']['Error401'];
       403: components['responses']['Error403'];
       404: components['responses']['Error404'];
+      503: components['responses']['Error503'];
+    };
+  };
+  post_machines_machine_id_retry: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Retry accepted. */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Machine'];
+        };
+      };
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      404: components['responses']['Error404'];
+      409: components['responses']['Error409'];
+      502: components['responses']['Error502'];
+      503: components['responses']['Error503'];
+    };
+  };
+  post_machines_machine_id_resize: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ResizeRequest'];
+      };
+    };
+    responses: {
+      /** @description The machine, with its new type and price. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Machine'];
+        };
+      };
+      400: components['responses']['Error400'];
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      404: components['responses']['Error404'];
+      409: components['responses']['Error409'];
+      502: components['responses']['Error502'];
+      503: components['responses']['Error503'];
+    };
+  };
+  post_machines_machine_id_image: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ImageRequest'];
+      };
+    };
+    responses: {
+      /** @description The image, pending until AWS has saved it; then offered for launch. */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ImageModel'];
+        };
+      };
+      400: components['responses']['Error400'];
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      404: components['responses']['Error404'];
+      409: components['responses']['Error409'];
+      502: components['responses']['Error502'];
+      503: components['responses']['Error503'];
+    };
+  };
+  post_machines_machine_id_dismiss: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The machines left. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['MachineList'];
+        };
+      };
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      404: components['responses']['Error404'];
+      409: components['responses']['Error409'];
+      503: components['responses']['Error503'];
+    };
+  };
+  put_machines_machine_id_guard: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['GuardChange'];
+      };
+    };
+    responses: {
+      /** @description The machine, with what its guard now says (`idle`, `stop_at`). */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Machine'];
+        };
+      };
+      400: components['responses']['Error400'];
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      404: components['responses']['Error404'];
+      409: components['responses']['Error409'];
+      503: components['responses']['Error503'];
+    };
+  };
+  get_machines_machine_id_log: {
+    parameters: {
+      query?: {
+        lines?: number;
+      };
+      header?: never;
+      path: {
+        machine_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['MachineLog'];
+        };
+      };
+      400: components['responses']['Error400'];
+      401: components['responses']['Error401'];
+      403: components['responses']['Error403'];
+      404: components['responses']['Error404'];
+      409: components['responses']['Error409'];
       503: components['responses']['Error503'];
     };
   };

@@ -1,7 +1,7 @@
 import {
-  launcherPlugin,
   machineFilesPlugin,
   machineTerminalPlugin,
+  meterStatusPlugin,
   panelPlugin
 } from './plugins';
 
@@ -9,7 +9,7 @@ export * from './tokens';
 
 export default [
   panelPlugin,
-  launcherPlugin,
   machineFilesPlugin,
-  machineTerminalPlugin
+  machineTerminalPlugin,
+  meterStatusPlugin
 ];

@@ -2,11 +2,13 @@ import { Event, KernelSpec, ServerConnection } from '@jupyterlab/services';
 import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { loadCatalog } from './catalogLoad';
 import { MachineConnections } from './connections';
 import {
   CONNECTION_EVENT_SCHEMA_ID,
   IAccountChoice,
   ICloudLabAPI,
+  IGuardChange,
   ICloudLabModel,
   IImage,
   IInstanceType,
@@ -149,34 +151,34 @@ export class CloudLabModel implements ICloudLabModel {
     await this.refresh();
   }
 
-  async launch(request: ILaunchRequest): Promise<IMachine> {
-    const machine = await this._api.launchMachine(request);
-    this._upsert(machine);
-    return machine;
+  launch(request: ILaunchRequest): Promise<IMachine> {
+    return this._apply(this._api.launchMachine(request));
   }
 
-  async stop(id: string): Promise<IMachine> {
-    const machine = await this._api.stopMachine(id);
-    this._upsert(machine);
-    return machine;
+  stop(id: string): Promise<IMachine> {
+    return this._apply(this._api.stopMachine(id));
   }
 
-  async start(id: string): Promise<IMachine> {
-    const machine = await this._api.startMachine(id);
-    this._upsert(machine);
-    return machine;
+  start(id: string): Promise<IMachine> {
+    return this._apply(this._api.startMachine(id));
   }
 
-  async reboot(id: string): Promise<IMachine> {
-    const machine = await this._api.rebootMachine(id);
-    this._upsert(machine);
-    return machine;
+  reboot(id: string): Promise<IMachine> {
+    return this._apply(this._api.rebootMachine(id));
   }
 
-  async terminate(id: string): Promise<IMachine> {
-    const machine = await this._api.terminateMachine(id);
-    this._upsert(machine);
-    return machine;
+  /** Turn the machine's workspace mirror on or off (its kernels' next cells follow). */
+  setMirror(id: string, mirror: boolean): Promise<IMachine> {
+    return this._apply(this._api.changeMachine(id, { mirror }));
+  }
+
+  /** Send a ready machine's idle limit, budget, keep-alive or stop after the cell. */
+  changeGuard(id: string, change: IGuardChange): Promise<IMachine> {
+    return this._apply(this._api.changeGuard(id, change));
+  }
+
+  terminate(id: string): Promise<IMachine> {
+    return this._apply(this._api.terminateMachine(id));
   }
 
   dispose(): void {
@@ -206,27 +208,16 @@ export class CloudLabModel implements ICloudLabModel {
   }
 
   private async _loadCatalog(): Promise<void> {
-    const [status, types, images] = await Promise.allSettled([
-      this._api.getStatus(),
-      this._api.listInstanceTypes(),
-      this._api.listImages()
-    ]);
+    const catalog = await loadCatalog(this._api);
     if (this._isDisposed) {
       return;
     }
-    if (status.status === 'fulfilled') {
-      this._status = status.value;
-    }
-    if (types.status === 'fulfilled') {
-      this._instanceTypes = types.value;
-    }
-    if (images.status === 'fulfilled') {
-      this._images = images.value;
-    }
-    const failed = [status, types, images].find(r => r.status === 'rejected');
-    this._catalogLoaded = failed === undefined;
-    if (failed) {
-      this._setLoadError((failed as PromiseRejectedResult).reason);
+    this._status = catalog.status ?? this._status;
+    this._instanceTypes = catalog.instanceTypes ?? this._instanceTypes;
+    this._images = catalog.images ?? this._images;
+    this._catalogLoaded = catalog.failure === undefined;
+    if (catalog.failure !== undefined) {
+      this._setLoadError(catalog.failure);
     }
     this._changed.emit();
   }
@@ -261,6 +252,13 @@ export class CloudLabModel implements ICloudLabModel {
     this._apiMissing =
       error instanceof ServerConnection.ResponseError &&
       error.response.status === 404;
+  }
+
+  /** The machine an action returned, put into the list (then a reload). */
+  private async _apply(reply: Promise<IMachine>): Promise<IMachine> {
+    const machine = await reply;
+    this._upsert(machine);
+    return machine;
   }
 
   /** Put a machine returned by an action into the list, then reload. */

@@ -3,18 +3,23 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { terminalIcon } from '@jupyterlab/ui-components';
 
 import { CloudLabAPI } from './api';
 import { addCommands } from './commands';
+import { addLifecycleCommands } from './lifecycleCommands';
+import { StopNotices } from './stopNotices';
+import { LaunchNotices } from './launchNotices';
+import { MachineLogView } from './logView';
 import { ILaunchDefaults } from './defaults';
 import { MachineDrives } from './drives';
-import { MachineLauncherItems } from './launcher';
+import { addMeterStatus } from './statusBar';
 import { CloudLabModel } from './model';
 import { MachineTerminalCards } from './terminalCards';
 import { MachineTerminals } from './terminals';
@@ -26,6 +31,7 @@ import {
 } from './tokens';
 import { CloudLabPanel } from './widgets/panel';
 import { WorkspaceNotices } from './workspaceNotices';
+import { GuardNotices } from './guardNotices';
 
 /**
  * The model, the commands and the side panel.
@@ -46,8 +52,11 @@ export const panelPlugin: JupyterFrontEndPlugin<ICloudLabModel> = {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     const { serviceManager } = app;
 
+    const api = new CloudLabAPI({
+      serverSettings: serviceManager.serverSettings
+    });
     const model = new CloudLabModel({
-      api: new CloudLabAPI({ serverSettings: serviceManager.serverSettings }),
+      api,
       kernelspecs: serviceManager.kernelspecs,
       events: serviceManager.events
     });
@@ -59,6 +68,47 @@ export const panelPlugin: JupyterFrontEndPlugin<ICloudLabModel> = {
     };
     addCommands(app.commands, model, trans, () => defaults);
     new WorkspaceNotices(serviceManager.events, trans); // lives as long as the page
+    new GuardNotices(model, app.commands, trans); // idle-stop warnings, as long as the page
+    addLifecycleCommands(
+      app.commands,
+      model,
+      trans,
+      serviceManager.serverSettings
+    );
+    new StopNotices(model, trans); // lives as long as the page
+    new LaunchNotices({ model, commands: app.commands, trans }); // as long as the page
+
+    const logs = new WidgetTracker<MachineLogView>({
+      namespace: 'jupyter-cloudlab-log'
+    });
+    app.commands.addCommand(CommandIDs.showLog, {
+      label: args => {
+        const machine = model.findMachine(String(args.id ?? ''));
+        return machine
+          ? trans.__('Show the Server Log of %1', machine.name)
+          : trans.__("Show a Machine's Server Log");
+      },
+      caption: trans.__("The last lines of the machine server's log"),
+      execute: args => {
+        const machine = model.findMachine(String(args.id ?? ''));
+        if (!machine) {
+          throw new Error(trans.__('No machine with id "%1".', args.id ?? ''));
+        }
+        const open = logs.find(view => view.id.endsWith(machine.id));
+        if (open) {
+          app.shell.activateById(open.id);
+          return open.refresh();
+        }
+        const view = new MachineLogView({
+          machine,
+          read: (id, lines) => api.getLog(id, lines),
+          trans
+        });
+        void logs.add(view);
+        app.shell.add(view, 'main');
+        return view;
+      }
+    });
 
     const panel = new CloudLabPanel({
       model,
@@ -79,7 +129,11 @@ export const panelPlugin: JupyterFrontEndPlugin<ICloudLabModel> = {
       for (const command of [
         CommandIDs.open,
         CommandIDs.launch,
-        CommandIDs.refresh
+        CommandIDs.refresh,
+        CommandIDs.keepAlive,
+        CommandIDs.stopAfterCell,
+        CommandIDs.setBudget,
+        CommandIDs.setIdleLimit
       ]) {
         palette.addItem({ command, category });
       }
@@ -111,34 +165,6 @@ export const panelPlugin: JupyterFrontEndPlugin<ICloudLabModel> = {
     }
 
     return model;
-  }
-};
-
-/**
- * One launcher section per ready machine, with a card per machine kernel.
- */
-export const launcherPlugin: JupyterFrontEndPlugin<void> = {
-  id: `${PLUGIN_ID}:launcher`,
-  description: 'Shows the kernels of ready CloudLab machines in the launcher.',
-  autoStart: true,
-  requires: [ICloudLabModel],
-  optional: [ILauncher, ITranslator],
-  activate: (
-    app: JupyterFrontEnd,
-    model: ICloudLabModel,
-    launcher: ILauncher | null,
-    translator: ITranslator | null
-  ): void => {
-    if (!launcher) {
-      return;
-    }
-    const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
-    new MachineLauncherItems({
-      model,
-      launcher,
-      kernelspecs: app.serviceManager.kernelspecs,
-      trans
-    });
   }
 };
 
@@ -193,7 +219,7 @@ export const machineTerminalPlugin: JupyterFrontEndPlugin<void> = {
     translator = translator ?? nullTranslator;
     const trans = translator.load(TRANSLATION_DOMAIN);
     if (launcher) {
-      new MachineTerminalCards({ model, launcher, trans });
+      new MachineTerminalCards({ model, launcher });
     }
     const terminals = new MachineTerminals({ app, model, translator, trans });
     app.commands.addCommand(CommandIDs.openTerminal, {
@@ -209,5 +235,25 @@ export const machineTerminalPlugin: JupyterFrontEndPlugin<void> = {
         model.findMachine(String(args.machineId ?? ''))?.state === 'ready',
       execute: args => terminals.open(String(args.machineId))
     });
+  }
+};
+
+/**
+ * The meter in the status bar: running machines, their $/h, today's total.
+ */
+export const meterStatusPlugin: JupyterFrontEndPlugin<void> = {
+  id: `${PLUGIN_ID}:meter-status`,
+  description: 'Shows what the machines cost in the status bar.',
+  autoStart: true,
+  requires: [ICloudLabModel, IStatusBar],
+  optional: [ITranslator],
+  activate: (
+    app: JupyterFrontEnd,
+    model: ICloudLabModel,
+    statusBar: IStatusBar,
+    translator: ITranslator | null
+  ): void => {
+    const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
+    addMeterStatus(statusBar, model, app.commands, trans);
   }
 };

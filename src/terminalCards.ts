@@ -1,24 +1,29 @@
 import { ILauncher } from '@jupyterlab/launcher';
-import { TranslationBundle } from '@jupyterlab/translation';
 import { IDisposable } from '@lumino/disposable';
 
-import { machineCategory } from './launcher';
 import { CommandIDs, ICloudLabModel } from './tokens';
 
-/** Rank of the machine sections, as the kernel cards' (launcher.ts). */
-const CATEGORY_RANK = 10;
-/** The terminal card comes after the machine's kernels. */
-const TERMINAL_RANK = 1000;
+/**
+ * Just after JupyterLab's own "Terminal" card (rank 0 in "Other"); the
+ * machines' cards then sort by their labels ("Terminal · <machine>").
+ */
+const TERMINAL_RANK = 1;
 
 /**
- * A "Terminal · <machine>" launcher card per ready machine, in the machine's
- * launcher section; removed when the machine leaves ready.
+ * A "Terminal · <machine>" launcher card per ready machine, in JupyterLab's
+ * "Other" section beside its local terminal; removed when the machine leaves
+ * ready.
+ *
+ * Machine kernels need no cards of ours: JupyterLab's Notebook and Console
+ * sections list every kernelspec once, with its logo (only those two sections
+ * show logos), and a machine kernel's display name ends with its machine
+ * ("Python 3 · my-box · g5.xlarge", kernels/specs.py), so the notebook, the
+ * console and the terminal cards all name their machine the same way.
  */
 export class MachineTerminalCards implements IDisposable {
   constructor(options: MachineTerminalCards.IOptions) {
     this._model = options.model;
     this._launcher = options.launcher;
-    this._trans = options.trans;
     this._model.readyMachinesChanged.connect(this._sync, this);
     this._model.changed.connect(this._sync, this);
     this._sync();
@@ -57,8 +62,6 @@ export class MachineTerminalCards implements IDisposable {
       const item = this._launcher.add({
         command: CommandIDs.openTerminal,
         args: { isLauncher: true, machineId: machine.id },
-        category: machineCategory(machine, this._trans),
-        categoryRank: CATEGORY_RANK,
         rank: TERMINAL_RANK
       });
       this._cards.set(machine.id, { name: machine.name, item });
@@ -67,7 +70,6 @@ export class MachineTerminalCards implements IDisposable {
 
   private _model: ICloudLabModel;
   private _launcher: ILauncher;
-  private _trans: TranslationBundle;
   private _cards = new Map<string, { name: string; item: IDisposable }>();
   private _isDisposed = false;
 }
@@ -76,6 +78,5 @@ export namespace MachineTerminalCards {
   export interface IOptions {
     model: ICloudLabModel;
     launcher: ILauncher;
-    trans: TranslationBundle;
   }
 }

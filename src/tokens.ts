@@ -38,12 +38,32 @@ export namespace CommandIDs {
   export const start = 'jupyter-cloudlab:start';
   export const reboot = 'jupyter-cloudlab:reboot';
   export const terminate = 'jupyter-cloudlab:terminate';
+  /** Connect and bootstrap again a failed machine that runs; args `{ id }`. */
+  export const retry = 'jupyter-cloudlab:retry';
+  /** Change a stopped machine's instance type (asks which); args `{ id }`. */
+  export const resize = 'jupyter-cloudlab:resize';
+  /** Save a stopped machine as an image (asks its name); args `{ id }`. */
+  export const saveImage = 'jupyter-cloudlab:save-image';
+  /** Remove the row of a machine terminated from outside; args `{ id }`. */
+  export const dismiss = 'jupyter-cloudlab:dismiss';
   export const refresh = 'jupyter-cloudlab:refresh';
   export const open = 'jupyter-cloudlab:open';
   /** Open a terminal on a ready machine; args `{ machineId }`. */
   export const openTerminal = 'jupyter-cloudlab:open-terminal';
+  /** Turn a machine's workspace mirror on or off; args `{ id, mirror }`. */
+  export const setMirror = 'jupyter-cloudlab:set-mirror';
+  /** Open a running machine's server log in a tab; args `{ id }`. */
+  export const showLog = 'jupyter-cloudlab:show-log';
   /** Show a ready machine's files browser; args `{ machineId }`. */
   export const openFiles = 'jupyter-cloudlab:open-files';
+  /** No idle stop for an hour (args: id, until: ISO time). */
+  export const keepAlive = 'jupyter-cloudlab:keep-alive';
+  /** Stop the machine as soon as its running cell finishes (args: id). */
+  export const stopAfterCell = 'jupyter-cloudlab:stop-after-cell';
+  /** "Stop at $X" (args: id, usd; asked when missing). */
+  export const setBudget = 'jupyter-cloudlab:set-budget';
+  /** Minutes idle before the machine powers off (args: id, minutes). */
+  export const setIdleLimit = 'jupyter-cloudlab:set-idle-limit';
 }
 
 /** A schema of the REST API (jupyter_cloudlab/openapi.yaml, from models.py). */
@@ -74,6 +94,12 @@ export type DiskType = NonNullable<ILaunchRequest['disk_type']>;
 
 /** POST machines */
 export type ILaunchRequest = Schema<'LaunchRequest'>;
+
+/** POST machines/{id}/resize */
+export type IResizeRequest = Schema<'ResizeRequest'>;
+
+/** POST machines/{id}/image */
+export type IImageRequest = Schema<'ImageRequest'>;
 
 /** Every state a machine goes through. */
 export type MachineState = Schema<'MachineState'>;
@@ -106,8 +132,17 @@ export type IMachine = Schema<'Machine'>;
  */
 export type TunnelState = Schema<'TunnelState'>;
 
+/** PATCH machines/{id}: what may change on an existing machine. */
+export type IMachineChange = Schema<'MachineChange'>;
+
+/** PUT machines/{id}/guard: idle limit, budget, keep-alive, stop after the cell. */
+export type IGuardChange = Schema<'GuardChange'>;
+
 /** GET machines/{id}/connection, and the payload of a connection event. */
 export type IMachineConnection = Schema<'MachineConnection'>;
+
+/** GET machines/{id}/log */
+export type IMachineLog = Schema<'MachineLog'>;
 
 /** Every 4xx/5xx reply of the REST API. */
 export type IErrorReply = Schema<'ErrorReply'>;
@@ -131,6 +166,8 @@ export interface ICloudLabAPI {
   startMachine(id: string): Promise<IMachine>;
   rebootMachine(id: string): Promise<IMachine>;
   terminateMachine(id: string): Promise<IMachine>;
+  changeMachine(id: string, change: IMachineChange): Promise<IMachine>;
+  changeGuard(id: string, change: IGuardChange): Promise<IMachine>;
   getConnection(id: string): Promise<IMachineConnection>;
 }
 
@@ -162,6 +199,10 @@ export interface ICloudLabModel extends IDisposable {
   stop(id: string): Promise<IMachine>;
   start(id: string): Promise<IMachine>;
   reboot(id: string): Promise<IMachine>;
+  /** Turn a machine's workspace mirror on or off. */
+  setMirror(id: string, mirror: boolean): Promise<IMachine>;
+  /** Send a ready machine's idle limit, budget, keep-alive or stop after the cell. */
+  changeGuard(id: string, change: IGuardChange): Promise<IMachine>;
   terminate(id: string): Promise<IMachine>;
 }
 

@@ -14,6 +14,7 @@ pytest_plugins = [
     "pytest_jupyter.jupyter_server",
     "jupyter_cloudlab.pytest_plugin",
     "tests.helpers.moto_fixtures",
+    "tests.helpers.moto_image_tags",
     "tests.helpers.hang_report",
 ]
 

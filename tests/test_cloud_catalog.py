@@ -55,7 +55,7 @@ async def test_instance_types_with_gpus_and_snapshot_prices(url: str, ec2: AwsCl
     assert types["t3.medium"].gpu is None
     # And on-demand prices come from the shipped snapshot, said so with its date
     assert g5.price_per_hour == pricing.snapshot_prices()["g5.xlarge"]
-    assert g5.price_source == pricing.SNAPSHOT_SOURCE == "snapshot (2026-11)"
+    assert g5.price_source == pricing.SNAPSHOT_SOURCE == "snapshot us-east-1 (2026-11)"
     # And spot prices come from the region's spot price history
     assert g5.spot_price_per_hour is not None and g5.spot_price_per_hour > 0
 
@@ -86,7 +86,7 @@ async def test_a_denied_pricing_api_falls_back_to_the_snapshot(url: str) -> None
     with Stubber(api.client) as stubber:
         stubber.add_client_error("get_products", "AccessDeniedException", "no pricing", 400)
         found = await pricing.on_demand_prices(api, "us-east-1", ["g5.xlarge"])
-    assert found.source.startswith("snapshot (")
+    assert found.source.startswith("snapshot us-east-1 (")
     assert found.prices["g5.xlarge"] == pricing.snapshot_prices()["g5.xlarge"]
     assert (await pricing.on_demand_prices(None, "us-east-1", ["g5.xlarge"])).source == (
         pricing.SNAPSHOT_SOURCE

@@ -15,6 +15,7 @@ import pytest
 
 from jupyter_cloudlab import cli
 from jupyter_cloudlab.cloud import access, aws_client, catalog, instances, sweep
+from jupyter_cloudlab.cloud import images as saved_images
 from jupyter_cloudlab.cloud.aws_client import OPERATION_OBSERVERS, PRICING_REGION, AwsClient
 from jupyter_cloudlab.cloud.network import Ec2Network
 from jupyter_cloudlab.cloud.tags import (
@@ -147,8 +148,20 @@ def test_the_conditions_refuse_what_is_not_ours() -> None:
         f"aws:ResourceTag/{OWNER_TAG}": OWNER_VALUE,
         f"aws:ResourceTag/{PRINCIPAL_TAG}": "AIDASOMEONEELSE",
     }
-    for action in ("ec2:StopInstances", "ec2:TerminateInstances", "ec2:GetConsoleOutput"):
+    for action in (
+        "ec2:StopInstances",
+        "ec2:TerminateInstances",
+        "ec2:GetConsoleOutput",
+        "ec2:ModifyInstanceAttribute",
+        "ec2:CreateImage",
+    ):
         assert not allowing(Request(action, instance, theirs), VARIABLES), action
+    # And no image or snapshot is saved untagged, nor another principal's deleted
+    for kind in ("image", "snapshot"):
+        new = f"arn:aws:ec2:us-east-1::{kind}/new"
+        assert not allowing(Request("ec2:CreateImage", new, {}), VARIABLES), kind
+    snapshot = "arn:aws:ec2:us-east-1::snapshot/snap-0123"
+    assert not allowing(Request("ec2:DeleteSnapshot", snapshot, theirs), VARIABLES)
     # And nothing can be tagged after the fact
     assert not allowing(Request("ec2:CreateTags", instance, ours), VARIABLES)
 
@@ -202,6 +215,9 @@ async def _cycle(url: str, data_dir: Path) -> None:
     await access.ensure_security_group(ec2, "203.0.113.9/32", GROUP, owner)
     await instances.start(ec2, info.instance_id)
     await instances.stop(ec2, info.instance_id)
+    # A stopped machine resized, then saved as an image of ours (the sweep removes it)
+    await instances.change_type(ec2, info.instance_id, "t3.large")
+    await saved_images.create(ec2, owner, info.instance_id, "cycle image", "a test", "ubuntu")
     # Restart: state rebuilt from tags; terminate through the orchestrator (cleans up)
     await orchestrator.reconcile()
     await orchestrator.terminate("m-7e570001")
@@ -228,7 +244,13 @@ def test_every_operation_of_a_full_cycle_is_in_the_policy(
     sweep_all = ["sweep", "--endpoint-url", url, "--data-dir", str(tmp_path)]
     assert cli.main([*sweep_all, "--regions", "us-east-1,eu-west-1", "--yes"]) == 0
     # Then it made the operations we expect to see (the recording works)...
-    for expected in ("ec2:RunInstances", "ec2:DeleteSecurityGroup", "pricing:GetProducts"):
+    for expected in (
+        "ec2:RunInstances",
+        "ec2:DeleteSecurityGroup",
+        "pricing:GetProducts",
+        "ec2:CreateImage",
+        "ec2:DeleteSnapshot",
+    ):
         assert expected in recorded, sorted(recorded)
     # ...and the policy allows every one of them (the one AWS answers to anybody aside)
     actions = allowed_actions()

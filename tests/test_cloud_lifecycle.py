@@ -9,7 +9,7 @@ from pathlib import Path
 from jupyter_cloudlab.cloud import access, instances
 from jupyter_cloudlab.cloud.aws_client import AwsClient
 from jupyter_cloudlab.cloud.tags import Computer, Owner
-from jupyter_cloudlab.models import MachineState
+from jupyter_cloudlab.models import MachineAction, MachineState
 from tests.helpers.moto_cloud import (
     COMPUTER,
     GROUP,
@@ -188,7 +188,14 @@ async def test_kernels_of_machines_stopped_or_terminated_while_away_are_forgotte
 
     # Then the kernels it had saved for those two are forgotten, and only theirs
     assert sorted(set(forgotten)) == ["m-a0a00002", "m-a0a00003"]
-    assert {m.id for m in second.list()} == {"m-a0a00001", "m-a0a00002"}
+    # And the one terminated from outside keeps its row, with the reason, until dismissed
+    rows = {m.id: m for m in second.list()}
+    assert set(rows) == {"m-a0a00001", "m-a0a00002", "m-a0a00003"}
+    assert rows["m-a0a00003"].state is MachineState.terminated
+    assert (rows["m-a0a00003"].stop_reason or "").startswith("Terminated from outside")
+    assert rows["m-a0a00003"].actions == [MachineAction.dismiss]
+    # And the one stopped from outside says so
+    assert (rows["m-a0a00002"].stop_reason or "").startswith("Stopped from outside CloudLab")
     assert kept.machine_id == "m-a0a00001"
 
 

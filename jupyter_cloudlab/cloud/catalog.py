@@ -9,13 +9,17 @@ from dataclasses import dataclass
 from importlib import resources
 
 from ..errors import ErrorKind
+from . import images as saved_images
 from . import pricing
 from .aws_client import AwsClient
 from .errors import CloudError
+from .tags import SSH_USER_TAG, Computer, tag_dict
 
 # Offered in the picker; any other valid type can still be launched through the API.
 CURATED_INSTANCE_TYPES = tuple(
-    json.loads(resources.files(__package__).joinpath("prices.json").read_text())["on_demand"]
+    json.loads(resources.files(__package__).joinpath("prices.json").read_text())["regions"][
+        "us-east-1"
+    ]["on_demand"]
 )
 AMI_ID_PATTERN = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
 
@@ -48,7 +52,7 @@ PUBLIC_IMAGE_PARAMETERS = _public_image_parameters()
 SSM_GET_PARAMETERS_MAX = 10
 
 
-FAMILY_ORDER = ("deep-learning", "ubuntu", "amazon-linux", "custom")
+FAMILY_ORDER = ("yours", "deep-learning", "ubuntu", "amazon-linux", "custom")
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,12 @@ class Image:
     ssh_user: str
     family: str
     root_device_name: str = "/dev/sda1"
+    ours: bool = False
+    """Saved from one of this computer's machines (family "yours")."""
+    state: str = "available"
+    snapshot_gib: int | None = None
+    storage_usd_per_month: float | None = None
+    storage_price_note: str | None = None
 
 
 def _instance_type(raw: dict, prices: dict[str, float]) -> InstanceType:
@@ -113,7 +123,7 @@ def _instance_type(raw: dict, prices: dict[str, float]) -> InstanceType:
 
 async def describe_instance_types(ec2: AwsClient, names: list[str]) -> list[InstanceType]:
     """Instance types by name; unknown names are an error that says which."""
-    prices = pricing.snapshot_prices()
+    prices = pricing.snapshot_prices(ec2.region)
     try:
         raw = await ec2.paginate("describe_instance_types", "InstanceTypes", InstanceTypes=names)
     except CloudError as error:
@@ -153,6 +163,26 @@ async def offered_instance_types(
     return sorted(types, key=lambda t: (t.gpu is None, t.price_per_hour or 0, t.name))
 
 
+async def resize_target(
+    ec2: AwsClient, image_id: str, current_type: str, new_type: str
+) -> InstanceType:
+    """`new_type`, checked for a machine of `image_id` on `current_type`: a known type, of the
+    architecture the image runs (its current type's when the image is gone)."""
+    [new] = await describe_instance_types(ec2, [new_type])
+    try:
+        architecture = (await describe_image(ec2, image_id)).architecture
+    except CloudError:
+        [current] = await describe_instance_types(ec2, [current_type])
+        architecture = current.architecture
+    if architecture != new.architecture:
+        raise CloudError(
+            f"The machine runs {architecture} software but {new.name} is {new.architecture}: "
+            f"pick a {architecture} instance type.",
+            ErrorKind.invalid,
+        )
+    return new
+
+
 def ssh_user_for(image_name: str) -> str:
     """The default login of an AMI family: Ubuntu-based images use ubuntu, the rest ec2-user."""
     return "ubuntu" if "ubuntu" in image_name.lower() else "ec2-user"
@@ -176,14 +206,60 @@ def _image(raw: dict, family: str | None = None) -> Image:
         name=name,
         description=raw.get("Description", ""),
         architecture=raw.get("Architecture", "x86_64"),
-        ssh_user=ssh_user_for(name),
+        # An image saved from a machine of ours says its login (its name may not).
+        ssh_user=tag_dict(raw).get(SSH_USER_TAG) or ssh_user_for(name),
         family=family or _family_of(name),
         root_device_name=raw.get("RootDeviceName", "/dev/sda1"),
     )
 
 
-async def offered_images(ec2: AwsClient, ssm: AwsClient) -> list[Image]:
-    """Deep Learning, Ubuntu and Amazon Linux AMIs from public SSM parameters, then our own."""
+async def offered_images(
+    ec2: AwsClient, ssm: AwsClient, computer: Computer | None = None
+) -> list[Image]:
+    """The public images (see public_images), with this account's own: `computer`'s first."""
+    return with_own_images(await public_images(ec2, ssm), await own_images(ec2, computer))
+
+
+def with_own_images(public: list[Image], own: list[Image]) -> list[Image]:
+    """The picker's list: this computer's images first ("yours"), then the families in order."""
+    yours = {image.id for image in own if image.ours}
+    public_ids = {image.id for image in public}
+    images = [image for image in public if image.id not in yours]
+    images += [image for image in own if image.ours or image.id not in public_ids]
+    return sorted(images, key=lambda image: (FAMILY_ORDER.index(image.family), image.name))
+
+
+async def own_images(ec2: AwsClient, computer: Computer | None) -> list[Image]:
+    """The account's own AMIs; those saved from `computer`'s machines are "yours", with what
+    keeping them costs. Not cached: one saved a minute ago is pending, then available."""
+    own = await ec2.call("describe_images", Owners=["self"])
+    return [_own_image(raw, computer) for raw in own["Images"]]
+
+
+async def own_image(ec2: AwsClient, computer: Computer, image_id: str) -> Image:
+    """One image of this account's, as the picker shows it."""
+    reply = await ec2.call("describe_images", ImageIds=[image_id])
+    return _own_image(reply["Images"][0], computer)
+
+
+def _own_image(raw: dict, computer: Computer | None) -> Image:
+    image = _image(raw)
+    if computer is None or not saved_images.is_ours(raw, computer):
+        return image
+    saved = saved_images.saved_image(raw)
+    return dataclasses.replace(
+        image,
+        family="yours",
+        ours=True,
+        state=saved.state,
+        snapshot_gib=saved.snapshot_gib,
+        storage_usd_per_month=saved.storage_usd_per_month,
+        storage_price_note=saved_images.SNAPSHOT_PRICE_NOTE,
+    )
+
+
+async def public_images(ec2: AwsClient, ssm: AwsClient) -> list[Image]:
+    """Deep Learning, Ubuntu and Amazon Linux AMIs from public SSM parameters."""
     families: dict[str, str] = {}
     try:
         names = list(PUBLIC_IMAGE_PARAMETERS)
@@ -194,13 +270,10 @@ async def offered_images(ec2: AwsClient, ssm: AwsClient) -> list[Image]:
                 families[parameter["Value"]] = PUBLIC_IMAGE_PARAMETERS[parameter["Name"]]
     except CloudError:
         pass  # no ssm:GetParameters, or an endpoint without them: own AMIs still work
-    images: list[Image] = []
-    if families:
-        public = await ec2.call("describe_images", ImageIds=list(families))
-        images += [_image(raw, families[raw["ImageId"]]) for raw in public["Images"]]
-    own = await ec2.call("describe_images", Owners=["self"])
-    images += [_image(raw) for raw in own["Images"] if raw["ImageId"] not in families]
-    return sorted(images, key=lambda image: (FAMILY_ORDER.index(image.family), image.name))
+    if not families:
+        return []
+    public = await ec2.call("describe_images", ImageIds=list(families))
+    return [_image(raw, families[raw["ImageId"]]) for raw in public["Images"]]
 
 
 async def describe_image(ec2: AwsClient, image_id: str) -> Image:

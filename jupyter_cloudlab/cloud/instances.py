@@ -64,6 +64,11 @@ class InstanceInfo:
     key_name: str | None = None
     security_group_ids: tuple[str, ...] = ()
     spot_request_id: str | None = None
+    state_reason_code: str | None = None
+    """EC2's StateReason code, e.g. Client.InstanceInitiatedShutdown (see state_reasons.py)."""
+    state_reason_message: str | None = None
+    state_transition_reason: str | None = None
+    """EC2's StateTransitionReason, e.g. "User initiated (2026-12-04 09:12:40 GMT)"."""
 
 
 def _info(raw: dict[str, Any]) -> InstanceInfo:
@@ -83,6 +88,9 @@ def _info(raw: dict[str, Any]) -> InstanceInfo:
         key_name=raw.get("KeyName"),
         security_group_ids=tuple(g["GroupId"] for g in raw.get("SecurityGroups", [])),
         spot_request_id=raw.get("SpotInstanceRequestId"),
+        state_reason_code=raw.get("StateReason", {}).get("Code") or None,
+        state_reason_message=raw.get("StateReason", {}).get("Message") or None,
+        state_transition_reason=raw.get("StateTransitionReason") or None,
     )
 
 
@@ -248,9 +256,29 @@ async def stop(ec2: AwsClient, instance_id: str) -> None:
     await ec2.wait("instance_stopped", InstanceIds=[instance_id])
 
 
+async def wait_settled(ec2: AwsClient, instance_id: str) -> InstanceInfo:
+    """The instance once a stop or termination begun elsewhere has ended (without asking for
+    one: a second StopInstances would overwrite EC2's reason for the first)."""
+    info = await describe(ec2, instance_id)
+    if info.state in ("stopping", "stopped"):
+        await ec2.wait("instance_stopped", InstanceIds=[instance_id])
+    elif info.state == "shutting-down":
+        await ec2.wait("instance_terminated", InstanceIds=[instance_id])
+    else:
+        return info
+    return await describe(ec2, instance_id)
+
+
 async def start(ec2: AwsClient, instance_id: str) -> InstanceInfo:
     await ec2.call("start_instances", InstanceIds=[instance_id])
     return await wait_running(ec2, instance_id)
+
+
+async def change_type(ec2: AwsClient, instance_id: str, instance_type: str) -> None:
+    """A stopped instance's new type (EC2 refuses it for one that runs: IncorrectInstanceState)."""
+    await ec2.call(
+        "modify_instance_attribute", InstanceId=instance_id, InstanceType={"Value": instance_type}
+    )
 
 
 async def terminate(ec2: AwsClient, instance_id: str) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import access, instances
+from . import access, images, instances
 from .aws_client import AwsClient, AwsTarget
 from .errors import CloudError
 from .tags import NAME_TAG, Computer, ours_filter, tag_dict
 
-# Removal order: instances first (they hold volumes, interfaces and the group), then the rest.
-KIND_ORDER = ("instance", "volume", "security-group", "key-pair")
+# Removal order: instances first (they hold volumes, interfaces and the group), images before
+# their snapshots (a snapshot in use by an image cannot be deleted), then the rest.
+KIND_ORDER = ("instance", "image", "snapshot", "volume", "security-group", "key-pair")
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,25 @@ async def enabled_regions(ec2: AwsClient) -> list[str]:
 
 
 async def find_tagged(ec2: AwsClient, computer: Computer | None) -> list[Resource]:
-    """Our instances (not yet terminated), volumes, security groups and key pairs in one region:
-    `computer`'s, or (None) those of every computer in the account."""
+    """Our instances (not yet terminated), images and their snapshots, volumes, security groups
+    and key pairs in one region: `computer`'s, or (None) those of every computer in the account."""
     region = ec2.region
     filters = computer.filters() if computer else ours_filter()
     machines = await (
         instances.find_ours(ec2, computer) if computer else instances.find_owner_tagged(ec2)
     )
     found = [Resource(region, "instance", i.instance_id, i.name, i.state) for i in machines]
+    saved = await images.find_ours(ec2, computer)
+    found += [Resource(region, "image", i.id, i.name, i.state) for i in saved]
+    # Snapshots tagged as ours: those of our images, and any whose image is already gone.
+    snapshots = await ec2.paginate(
+        "describe_snapshots", "Snapshots", OwnerIds=["self"], Filters=filters
+    )
+    for snapshot in snapshots:
+        name = tag_dict(snapshot).get(NAME_TAG, "")
+        found.append(
+            Resource(region, "snapshot", snapshot["SnapshotId"], name, snapshot.get("State", ""))
+        )
     for volume in await ec2.paginate("describe_volumes", "Volumes", Filters=filters):
         name = tag_dict(volume).get(NAME_TAG, "")
         found.append(Resource(region, "volume", volume["VolumeId"], name, volume.get("State", "")))
@@ -65,8 +77,16 @@ async def remove(ec2: AwsClient, resources: list[Resource]) -> list[Resource]:
     for instance_id in ids:
         await instances.terminate(ec2, instance_id)
     removed += [r for r in mine if r.kind == "instance"]
+    gone_with_images: set[str] = set()
     for resource in mine:
-        if resource.kind == "volume":
+        if resource.kind == "image":
+            image = await images.describe(ec2, resource.id)
+            gone_with_images.update(await images.remove(ec2, image))
+        elif resource.kind == "snapshot":
+            # An image's snapshots went with it (just above); IAM refuses to touch what is gone.
+            if resource.id not in gone_with_images:
+                await ec2.call("delete_snapshot", SnapshotId=resource.id)
+        elif resource.kind == "volume":
             try:
                 await ec2.call("delete_volume", VolumeId=resource.id)
             except CloudError as error:

@@ -8,6 +8,14 @@ from .account import AccountHandler
 from .catalog import ImagesHandler, InstanceTypesHandler, StatusHandler
 from .kernelspec_logos import ROUTE as KERNELSPEC_LOGO_ROUTE
 from .kernelspec_logos import MachineKernelspecLogoHandler
+from .machine_guard import MachineGuardHandler
+from .machine_lifecycle import (
+    MachineDismissHandler,
+    MachineImageHandler,
+    MachineResizeHandler,
+    MachineRetryHandler,
+)
+from .machine_log import MachineLogHandler
 from .machines import (
     MachineActionHandler,
     MachineConnectionHandler,
@@ -33,6 +41,12 @@ def api_routes() -> list[tuple[str, Any]]:
             MachineActionHandler,
         ),
         (rf"/{API_PREFIX}/machines/{MACHINE_ID}/connection", MachineConnectionHandler),
+        (rf"/{API_PREFIX}/machines/{MACHINE_ID}/retry", MachineRetryHandler),
+        (rf"/{API_PREFIX}/machines/{MACHINE_ID}/resize", MachineResizeHandler),
+        (rf"/{API_PREFIX}/machines/{MACHINE_ID}/image", MachineImageHandler),
+        (rf"/{API_PREFIX}/machines/{MACHINE_ID}/dismiss", MachineDismissHandler),
+        (rf"/{API_PREFIX}/machines/{MACHINE_ID}/guard", MachineGuardHandler),
+        (rf"/{API_PREFIX}/machines/{MACHINE_ID}/log", MachineLogHandler),
         # Not REST: machine kernelspecs' logos, in place of jupyter_server's resource handler.
         (KERNELSPEC_LOGO_ROUTE, MachineKernelspecLogoHandler),
     ]

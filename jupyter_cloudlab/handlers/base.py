@@ -12,7 +12,7 @@ from ..machines.orchestrator import MachineOrchestrator
 from ..models import ErrorReply
 from ..session.account_session import AccountSession
 from ..session.backend import CloudLabBackend
-from .errors import http_error
+from .errors import error_sentence, http_error, standard_reason
 
 AUTH_RESOURCE = "cloudlab"
 
@@ -59,7 +59,8 @@ class CloudLabHandler(APIHandler):
         self.log.warning("%d %s: %s", mapped.status_code, self._request_summary(), mapped.reason)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """JSON {message, reason}; the message is the plain sentence, never a traceback.
+        """JSON {message, reason}: the message is the plain sentence, intact whatever its
+        characters, never a traceback; the status line carries the standard ASCII reason.
 
         User errors (CloudLabError) raised below get their status here (handlers/errors.py), so
         handlers need no try/except of their own.
@@ -68,17 +69,14 @@ class CloudLabHandler(APIHandler):
         error = exc_info[1] if exc_info else None
         mapped = http_error(error)
         if mapped is not None:
-            error = mapped
-            self.set_status(mapped.status_code, reason=mapped.reason)
-        message = self._reason
-        if isinstance(error, web.HTTPError) and error.reason:
-            message = error.reason
-        elif error is not None and not isinstance(error, web.HTTPError):
-            message = "CloudLab hit an unexpected error; the server log has the details."
-        if self.get_status() == 405:  # RFC 9110: a 405 says which methods the resource has
+            error, status_code = mapped, mapped.status_code
+        self.set_status(status_code, reason=standard_reason(status_code))
+        if status_code == 405:  # RFC 9110: a 405 says which methods the resource has
             self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.set_header("Content-Type", "application/json")
-        self.finish(ErrorReply(message=message, reason=self._reason).model_dump_json())
+        sentence = error_sentence(error, status_code, kwargs.get("reason"))
+        reply = ErrorReply(message=sentence, reason=self._reason)
+        self.finish(reply.model_dump_json())
 
     @classmethod
     def allowed_methods(cls) -> list[str]:

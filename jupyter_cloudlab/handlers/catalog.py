@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..cloud import catalog
 from ..models import Gpu, ImageList, ImageModel, InstanceTypeList, InstanceTypeModel, Status
 from .base import CloudLabHandler
 
@@ -14,7 +17,10 @@ class StatusHandler(CloudLabHandler):
     @authorized
     async def get(self) -> None:
         session = await self.session()
-        self.reply(Status.model_validate(session.status.model_dump()))
+        status = session.status.model_copy(
+            update={"kernel_classes": self.settings.get("cloudlab_kernel_classes", "")}
+        )
+        self.reply(Status.model_validate(status.model_dump()))
 
 
 class InstanceTypesHandler(CloudLabHandler):
@@ -46,18 +52,11 @@ class ImagesHandler(CloudLabHandler):
     @authorized
     async def get(self) -> None:
         images = await (await self.session()).images()
-        self.reply(
-            ImageList(
-                images=[
-                    ImageModel(
-                        id=i.id,
-                        name=i.name,
-                        description=i.description,
-                        architecture=i.architecture,
-                        ssh_user=i.ssh_user,
-                        family=i.family,
-                    )
-                    for i in images
-                ]
-            )
-        )
+        self.reply(ImageList(images=[image_model(i) for i in images]))
+
+
+def image_model(image: catalog.Image) -> ImageModel:
+    """An image as the REST API shows it (ours with what keeping it costs)."""
+    fields = dataclasses.asdict(image)
+    fields.pop("root_device_name")
+    return ImageModel(**fields)

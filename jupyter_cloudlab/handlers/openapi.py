@@ -71,6 +71,7 @@ class Operation:
     errors: tuple[int, ...] = ()
     reply_words: str = ""
     description: str = ""
+    query: tuple[tuple[str, dict[str, Any]], ...] = ()  # (name, JSON schema), none required
 
 
 _MACHINE_ERRORS = (404, 409, 502)
@@ -160,6 +161,55 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         errors=(404,),
         reply_words="The connection status (also sent as the connection event).",
     ),
+    ("post", "/machines/{machine_id}/retry"): Operation(
+        "Connect and bootstrap again a failed machine whose instance still runs.",
+        models.Machine,
+        status=202,
+        errors=_MACHINE_ERRORS,
+        reply_words="Retry accepted.",
+    ),
+    ("post", "/machines/{machine_id}/resize"): Operation(
+        "Change a stopped machine's instance type.",
+        models.Machine,
+        body=models.ResizeRequest,
+        errors=(400, *_MACHINE_ERRORS),
+        reply_words="The machine, with its new type and price.",
+        description="409 unless the machine is stopped; 400 for an unknown type or one whose "
+        "architecture (x86_64, arm64) differs from the machine's image.",
+    ),
+    ("post", "/machines/{machine_id}/image"): Operation(
+        "Save a stopped machine's disk as an image (AMI) of yours.",
+        models.ImageModel,
+        status=202,
+        body=models.ImageRequest,
+        errors=(400, *_MACHINE_ERRORS),
+        reply_words="The image, pending until AWS has saved it; then offered for launch.",
+        description="Tagged as this computer's (image and snapshots); its snapshots are billed "
+        "while kept (see `storage_usd_per_month`); `jupyter cloudlab sweep` removes them.",
+    ),
+    ("post", "/machines/{machine_id}/dismiss"): Operation(
+        "Remove the row of a machine terminated from outside (its reason read).",
+        models.MachineList,
+        errors=(404, 409),
+        reply_words="The machines left.",
+    ),
+    ("get", "/machines/{machine_id}/log"): Operation(
+        "The last lines of a running machine's server log.",
+        models.MachineLog,
+        errors=(400, 404, 409),
+        description="Over SSH, as `jupyter cloudlab logs`; 409 unless its instance runs.",
+        query=(("lines", {"type": "integer", "minimum": 1, "maximum": 5000, "default": 200}),),
+    ),
+    ("put", "/machines/{machine_id}/guard"): Operation(
+        "Set a ready machine's idle limit, budget, keep-alive or stop after the running cell.",
+        models.Machine,
+        body=models.GuardChange,
+        errors=(400, 404, 409, 503),
+        reply_words="The machine, with what its guard now says (`idle`, `stop_at`).",
+        description="Applied at once on the machine, kernels untouched; the machine enforces "
+        "them itself, with this computer off. 409 unless the machine is ready; 503 when the "
+        "machine did not take the change.",
+    ),
 }
 
 
@@ -240,6 +290,11 @@ def _operation(verb: str, path: str, operation: Operation) -> dict[str, Any]:
     }
     if operation.description:
         result["description"] = operation.description
+    if operation.query:
+        result["parameters"] = [
+            {"name": name, "in": "query", "required": False, "schema": schema}
+            for name, schema in operation.query
+        ]
     if operation.body is not None:
         # No body reads as `{}` (`CloudLabHandler.parse_body`): optional when `{}` is valid.
         required = any(f.is_required() for f in operation.body.model_fields.values())

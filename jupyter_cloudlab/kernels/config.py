@@ -39,6 +39,45 @@ def persistence_server_config(folder: DataFolder) -> dict[str, dict[str, Any]]:
     }
 
 
+def foreign_kernel_classes(serverapp: Any) -> str:
+    """A sentence naming the kernel classes another package (or the user's config) set in place
+    of CloudLab's, so machine kernels are off; empty when CloudLab's classes are in use."""
+    in_use = {
+        "kernel_manager_class": type(getattr(serverapp, "kernel_manager", None)),
+        "kernel_spec_manager_class": type(getattr(serverapp, "kernel_spec_manager", None)),
+        "kernel_websocket_connection_class": getattr(
+            serverapp, "kernel_websocket_connection_class", None
+        ),
+    }
+    ours = {
+        "kernel_manager_class": CloudLabKernelManager,
+        "kernel_spec_manager_class": CloudLabKernelSpecManager,
+        "kernel_websocket_connection_class": _websocket_class(),
+    }
+    foreign = [
+        f"{trait} = {_class_name(used)}"
+        for trait, used in in_use.items()
+        if not (isinstance(used, type) and issubclass(used, ours[trait]))
+    ]
+    if not foreign:
+        return ""
+    return (
+        f"Machine kernels are off: the Jupyter server uses ServerApp.{', ServerApp.'.join(foreign)}"
+        " (set by another package or your Jupyter config) in place of CloudLab's. Remove that "
+        "setting, or that package, to run kernels on machines; the panel still launches them."
+    )
+
+
+def _websocket_class() -> type:
+    from .relay.connection import CloudLabWebsocketConnection  # the relay only when asked
+
+    return CloudLabWebsocketConnection
+
+
+def _class_name(value: Any) -> str:
+    return f"{value.__module__}.{value.__qualname__}" if isinstance(value, type) else repr(value)
+
+
 def attach_machine_servers(serverapp: Any, registry: MachineServerRegistry) -> bool:
     """Give the orchestrator's registry to the server's kernel and kernelspec managers.
 

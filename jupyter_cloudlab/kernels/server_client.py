@@ -277,6 +277,17 @@ class MachineServerClient:
     async def shutdown_kernel(self, kernel_id: str) -> None:
         await self._request("DELETE", "api", "kernels", kernel_id)
 
+    # -- the machine's guard (idle stop, budget deadline, spot notice) --------------------------
+
+    async def guard_status(self) -> dict[str, Any]:
+        """What the machine's guard says now (machine_side/cloudlab_guard.py)."""
+        return dict(await self._json("GET", "cloudlab", "guard"))
+
+    async def set_guard(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """Change the guard's settings live (idle_minutes, stop_at, keep_until,
+        stop_after_cell); returns its status."""
+        return dict(await self._json("PUT", "cloudlab", "guard", body=settings))
+
     # -- channels -------------------------------------------------------------------------------
 
     def channels_url(self, kernel_id: str, session_id: str, resume_after: str | None = None) -> str:

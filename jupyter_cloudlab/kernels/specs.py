@@ -5,8 +5,11 @@ display name, so JupyterLab's launcher and kernel picker show where a kernel wou
 specs are returned as full REST models (``{"name", "spec", "resources"}``), which jupyter_server's
 kernelspec handlers pass through as they are (see ``is_kernelspec_model`` there).
 
-Listing refreshes every machine's list (in parallel, bounded by a timeout); a machine that fails
-contributes nothing and logs a warning, so one dead tunnel never breaks the launcher.
+A listing never waits on a machine it already knows: it serves that machine's cached specs and
+refreshes them in the background (one refresh per machine at a time), so a slow machine never
+holds up the launcher or the kernel picker. Only a machine not listed yet is waited for (bounded
+by a timeout); a machine that fails contributes nothing and logs a warning, so one dead tunnel
+never breaks the launcher.
 
 A machine may be compromised, and what it sends is served from the local origin: its listing is
 bounded and checked (server_client.py), display names are plain text of bounded length, and of
@@ -73,7 +76,8 @@ class CloudLabKernelSpecManager(KernelSpecManager):
         super().__init__(**kwargs)
         # machine_id -> {local name: REST model}. Filled by listings and registry changes.
         self._machine_specs: dict[str, dict[str, dict[str, Any]]] = {}
-        self._refresh_tasks: set[asyncio.Task[None]] = set()
+        # machine_id -> its refresh in flight, shared by every listing that wants it.
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
 
     @default("machine_servers")
     def _default_servers(self) -> MachineServerRegistry:
@@ -96,13 +100,26 @@ class CloudLabKernelSpecManager(KernelSpecManager):
             if machine_id not in current:
                 del self._machine_specs[machine_id]
         try:
-            loop = asyncio.get_running_loop()
+            asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop yet (configuration time): the first listing fetches them
         for machine_server in current.values():
-            task = loop.create_task(self._refresh(machine_server))
-            self._refresh_tasks.add(task)
-            task.add_done_callback(self._refresh_tasks.discard)
+            self._refresh_soon(machine_server)
+
+    def _refresh_soon(self, machine_server: MachineServer) -> asyncio.Task[None]:
+        """The machine's refresh in flight, or a new one: never two at once for a machine."""
+        task = self._refreshing.get(machine_server.machine_id)
+        if task is None or task.done():
+            task = asyncio.get_running_loop().create_task(self._refresh(machine_server))
+            self._refreshing[machine_server.machine_id] = task
+            task.add_done_callback(
+                lambda done: (
+                    self._refreshing.pop(machine_server.machine_id, None)
+                    if self._refreshing.get(machine_server.machine_id) is done
+                    else None
+                )
+            )
+        return task
 
     # -- fetching -------------------------------------------------------------------------------
 
@@ -166,13 +183,19 @@ class CloudLabKernelSpecManager(KernelSpecManager):
     # -- what jupyter_server calls --------------------------------------------------------------
 
     async def get_all_specs(self) -> dict[str, Any]:  # type: ignore[override]
-        """Local specs (as jupyter_client gives them) and every machine's, freshly fetched.
+        """Local specs (as jupyter_client gives them, read off the event loop) and every
+        machine's: cached ones at once (refreshed in the background), the others waited for.
 
         Async on purpose: the /api/kernelspecs handler ``ensure_async``-s it, as it does for
         jupyter_server's own GatewayKernelSpecManager.
         """
         local = await asyncio.to_thread(super().get_all_specs)
-        await asyncio.gather(*(self._refresh(g) for g in self.machine_servers.all()))
+        first_listings = []
+        for machine_server in self.machine_servers.all():
+            refresh = self._refresh_soon(machine_server)
+            if machine_server.machine_id not in self._machine_specs:
+                first_listings.append(refresh)  # nothing to serve yet: wait (bounded)
+        await asyncio.gather(*first_listings)
         merged: dict[str, Any] = dict(local)
         for machine_specs in list(self._machine_specs.values()):
             merged.update(machine_specs)

@@ -56,6 +56,9 @@ def _record(manager: Any, kernel: Any, frames: Sequence[Any]) -> None:
         return
     if tracked_parent:
         kernel.execution_state = state
+        # The running cell's request, for a notice written into its output (the guard's).
+        if parent.get("msg_type") == "execute_request":
+            kernel.cloudlab_running = parent if state == "busy" else None
     elif kernel.execution_state == "starting" and state != "starting":
         kernel.execution_state = "idle"  # as the stock watcher: settled, whatever caused it
 

@@ -49,7 +49,15 @@ except ImportError:
 
 MODULE_NAME = "cloudlab_server"
 # What the bootstrap uploads to the machine: this module and the ones it imports from.
-MODULES = (MODULE_NAME, "cloudlab_sent_log", "cloudlab_activity")
+MODULES = (
+    MODULE_NAME,
+    "cloudlab_sent_log",
+    "cloudlab_activity",
+    "cloudlab_contents",
+    "cloudlab_idle",  # the guard: idle stop, budget deadline, spot notice
+    "cloudlab_spot",
+    "cloudlab_guard",
+)
 DEFAULT_OFFLINE_BUFFER_BYTES = 64 * 1024 * 1024
 # Dropped first when the buffer is full: what carries output, not the protocol's bookkeeping.
 DROPPABLE = {"stream", "display_data", "update_display_data", "execute_result", "execute_input"}
@@ -103,6 +111,20 @@ class ResumingConnection(ZMQChannelsWebsocketConnection):
                     self._send(msg_id, frame, binary)
         # Then the offline buffer (replayed through _on_zmq_reply: what was just resent is skipped)
         return super().connect()
+
+    def tell_cell(self, text: str, parent: dict) -> None:
+        """A stderr line in the cell of PARENT (an execute_request's header), logged for a
+        resume like any frame (the guard's spot notice)."""
+        msg = self.session.msg("stream", {"name": "stderr", "text": text}, parent)
+        if self.subprotocol == V1_PROTOCOL:
+            frame: str | bytes = serialize_msg_to_ws_v1(msg, "iopub", self.session.pack)
+        else:
+            frame = self._reserialize_reply(self.session.serialize(msg), channel="iopub")
+        binary = isinstance(frame, bytes)
+        if self._log is None:
+            self.websocket_handler.write_message(frame, binary=binary)
+        else:
+            self._send(msg["header"]["msg_id"], frame, binary, output=True)
 
     def _announce_lost(self, lost: list[SentFrame]) -> None:
         """A stderr line in the cell whose output is lost, as the offline buffer's notice."""
@@ -235,6 +257,22 @@ class BufferingKernelManager(AsyncMappingKernelManager):
         super().start_watching_activity(kernel_id)
         watch_activity(self, kernel_id)  # the same records, without an HMAC of every output
 
+    def tell_running_cells(self, text: str) -> int:
+        """Write TEXT into the output of every running cell, to each connected session (the
+        guard's spot notice); returns how many cells heard it."""
+        told = 0
+        for kernel_id, logs in self._sent_logs.items():
+            kernel = self._kernels.get(kernel_id)
+            parent = getattr(kernel, "cloudlab_running", None)
+            if not parent:
+                continue
+            for log in logs.values():
+                connection = log.current()
+                if connection is not None and connection._writable():
+                    connection.tell_cell(text, parent)
+                    told += 1
+        return told
+
     def remove_kernel(self, kernel_id: str) -> Any:
         self._sent_logs.pop(kernel_id, None)
         return super().remove_kernel(kernel_id)
@@ -288,6 +326,7 @@ def server_config(
     cull_connected: bool = False,
     cull_busy: bool = False,
     ping_interval: int = 10,
+    guard: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The machine's server config (JSON-able): these classes, no IOPub rate limit (it drops big
     outputs), websocket pings, and the user's culling settings (0: never cull)."""
@@ -295,6 +334,8 @@ def server_config(
         "ServerApp": {
             "kernel_manager_class": f"{MODULE_NAME}.BufferingKernelManager",
             "kernel_websocket_connection_class": f"{MODULE_NAME}.ResumingConnection",
+            # Symlinks out of the home folder are not followed (the laptop shows it as a drive).
+            "contents_manager_class": "cloudlab_contents.ConfinedContentsManager",
             # Kernel websockets take their pings from these (ms), not websocket_ping_*. The
             # timeout must exceed the interval: jupyter_server checks for a pong before sending
             # its first ping, so a timeout equal to the interval closed every kernel socket at
@@ -303,7 +344,13 @@ def server_config(
                 "ws_ping_interval": ping_interval * 1000,
                 "ws_ping_timeout": 2 * ping_interval * 1000,
             },
+            # Only when asked: its power-off must never reach a computer that is not the machine
+            # (tests and the sandbox run machine servers on the developer's own).
+            "jpserver_extensions": {"cloudlab_guard": guard is not None},
         },
+        # Idle stop, budget deadline, spot notice (cloudlab_guard): idle_minutes default,
+        # power_off_commands, imds_url, tick_seconds, gpu_command.
+        "CloudLabGuard": dict(guard or {}),
         "ZMQChannelsWebsocketConnection": {"limit_rate": False},
         "BufferingKernelManager": {"offline_buffer_bytes": offline_buffer_bytes},
         "MappingKernelManager": {

@@ -218,7 +218,10 @@ def tuning_digest(options: dict) -> str:
 def server_argv(python: str, sock: str, tuning: dict | None = None) -> list[str]:
     config = STATE / "jupyter_server_config.json"
     tuning = tuning or {}
-    server = {**tuning.get("ServerApp", {}), "jpserver_extensions": EXTENSIONS_OFF}
+    server = tuning.get("ServerApp", {})
+    # Others' extensions off; ours (the guard) as the tuning asks.
+    extensions = {**EXTENSIONS_OFF, **server.get("jpserver_extensions", {})}
+    server = {**server, "jpserver_extensions": extensions}
     config.write_text(json.dumps({**tuning, "ServerApp": server}))
     return [
         python,

@@ -9,8 +9,11 @@ from ..cloud.instances import InstanceInfo
 from ..models import Machine, MachineState
 
 
-def adopted(known: Machine | None, info: InstanceInfo, region: str) -> Machine:
-    """The machine's row, with what a past connection learned (kernelspecs, message) cleared."""
+def adopted(
+    known: Machine | None, info: InstanceInfo, region: str, stop_reason: str | None = None
+) -> Machine:
+    """The machine's row, with what a past connection learned (kernelspecs, message) cleared,
+    and why it stopped when that was not our doing (see LifecycleFlows.reason_at_reconcile)."""
     machine = known or Machine(
         id=info.machine_id,
         name=info.name,
@@ -22,4 +25,11 @@ def adopted(known: Machine | None, info: InstanceInfo, region: str) -> Machine:
         instance_id=info.instance_id,
         spot=info.spot,
     )
-    return machine.model_copy(update={"kernelspecs": [], "message": None})
+    return machine.model_copy(
+        update={
+            "kernelspecs": [],
+            "message": None,
+            "stop_reason": stop_reason,
+            "instance_state": info.state,
+        }
+    )

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..models import Machine, MachineState
 from .errors import MachineNotFound
+from .meter_service import Meter
 from .store import MachineStore
 from .transitions import allowed_actions
 
@@ -16,26 +17,34 @@ log = logging.getLogger(__name__)
 
 
 class MachineBook:
-    def __init__(self, store: MachineStore, emit: Callable[[Machine], None]) -> None:
+    def __init__(
+        self, store: MachineStore, emit: Callable[[Machine], None], meter: Meter | None = None
+    ) -> None:
         self._store = store
         self._emit = emit
+        self._meter = meter
+        if meter is not None:
+            meter.listen(self.measured)
         self._machines: dict[str, Machine] = {}
 
     def __contains__(self, machine_id: object) -> bool:
         return machine_id in self._machines
 
     def cached(self) -> list[Machine]:
-        """What the last run knew (a cache; the cloud is the truth)."""
+        """What the last run knew (a cache; the cloud is the truth), the meter's periods too."""
+        if self._meter is not None:
+            self._meter.load()
         return self._store.load()
 
     def all(self) -> list[Machine]:
-        return sorted(self._machines.values(), key=lambda m: m.launched_at or m.state_since)
+        machines = [self._metered(m) for m in self._machines.values()]
+        return sorted(machines, key=lambda m: m.launched_at or m.state_since)
 
     def get(self, machine_id: str) -> Machine:
         machine = self._machines.get(machine_id)
         if machine is None:
             raise MachineNotFound(machine_id)
-        return machine
+        return self._metered(machine)
 
     def find(self, machine_id: str) -> Machine | None:
         return self._machines.get(machine_id)
@@ -48,6 +57,8 @@ class MachineBook:
     def remove(self, machine_id: str) -> None:
         if self._machines.pop(machine_id, None) is not None:
             self.persist()
+        if self._meter is not None:
+            self._meter.forget(machine_id)
 
     def update(self, machine_id: str, **fields: Any) -> None:
         self._keep(self.get(machine_id).model_copy(update=fields))
@@ -61,6 +72,8 @@ class MachineBook:
         if machine.state is not state:
             since = datetime.now(timezone.utc)
             machine = self._keep(machine.model_copy(update={"state": state, "state_since": since}))
+            if self._meter is not None:
+                self._meter.saw(machine)
         self._changed(machine)
 
     def fail(self, machine_id: str, error: BaseException) -> None:
@@ -75,7 +88,22 @@ class MachineBook:
         """Store a record, with the actions its state allows (the panel's buttons)."""
         machine = machine.model_copy(update={"actions": allowed_actions(machine)})
         self._machines[machine.id] = machine
-        return machine
+        return self._metered(machine)
+
+    def _metered(self, machine: Machine) -> Machine:
+        """With the meter's figures as of now (what it cost so far grows while it runs)."""
+        if self._meter is None:
+            return machine
+        return machine.model_copy(update=self._meter.fields(machine))
+
+    def measured(self, machine_id: str) -> None:
+        """The meter has new figures for the machine: announce them."""
+        if machine_id in self._machines:
+            self._changed(self._metered(self._machines[machine_id]))
+
+    async def close(self) -> None:
+        if self._meter is not None:
+            await self._meter.close()
 
     def persist(self) -> None:
         self._store.save(list(self._machines.values()))

@@ -16,11 +16,19 @@ from ..models import Machine, MachineState, TunnelState
 from ..ssh.bootstrap import BootstrapResult
 from ..workspace.mirror import Mirror
 from .book import MachineBook
+from .guard import MachineGuard
 from .link import LinkContext, MachineLink
 
 log = logging.getLogger(__name__)
 
 S = MachineState
+# The step a machine shows while it connects and bootstraps (as its `message`), for the launch
+# notification. The bootstrap installs and starts the server in one remote run.
+STEP_OF_PHASE = {
+    "connecting": "Connecting over SSH",
+    "bootstrapping": "Installing and starting the machine server",
+}
+STEP_LISTING = "Machine server started; looking for its kernels"
 KernelspecLister = Callable[[MachineServer], Awaitable[list[str]]]
 
 
@@ -43,6 +51,11 @@ class MachineConnector:
         self._cloud = cloud
         self._on_gone = on_gone
         self._links: dict[str, MachineLink] = {}
+        desk = context.guards
+        self.guard = (
+            desk.build(book, machine_servers) if desk else MachineGuard(book, machine_servers)
+        )
+        """Reads each ready machine's idle stop and budget; sends their changes."""
         if context.workspaces is not None:
             context.workspaces.attach(self.set_mirror)
 
@@ -72,20 +85,25 @@ class MachineConnector:
         self._links[machine_id] = link
         workspaces = context.workspaces
         if workspaces is not None:
-            workspaces.open(machine_id, link.sftp)  # before the tunnel's up: its server gets it
+            workspaces.open(
+                machine_id, link.sftp, link.shell
+            )  # before the tunnel's up: its server gets it
         await link.open()
-        self._book.update(machine_id, address=link.address)
+        self._book.change(machine_id, address=link.address, message=STEP_LISTING)
         if workspaces is not None:
             self._book.update(machine_id, workspace=workspaces.machine_folder)
         machine_server = self._machine_servers.get(machine_id)
         assert machine_server is not None
         specs = await self._list_kernelspecs(machine_server)
-        self._book.update(machine_id, kernelspecs=specs, message=None)
+        found = f"{len(specs)} kernel{'' if len(specs) == 1 else 's'} found"
+        self._book.update(machine_id, kernelspecs=specs, message=found)
         self._book.set_state(machine_id, S.ready)
+        self.guard.watch(machine_id)
         log.info("Machine %s (%s) is ready", machine.name, machine.instance_id)
 
     async def disconnect(self, machine_id: str, forget: bool = True) -> None:
         """Close the link; `forget`: its kernels end too (stop, terminate)."""
+        self.guard.forget(machine_id)
         self._machine_servers.remove(machine_id)
         link = self._links.get(machine_id)
         if link is not None:
@@ -116,6 +134,7 @@ class MachineConnector:
         # A ready machine whose tunnel heals stays ready: the tunnel state says "reconnecting",
         # and its kernels are not shown as gone meanwhile.
         if machine is not None and machine.state is not S.ready:
+            self._book.update(machine_id, message=STEP_OF_PHASE.get(phase))
             self._book.set_state(machine_id, S(phase))
 
     def _on_tunnel(

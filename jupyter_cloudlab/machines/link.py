@@ -20,6 +20,7 @@ from ..ssh.connection import SSHTarget, SSHUnreachable, connect
 from ..ssh.host_keys import HostKeyStore, HostKeyUnverified, console_fingerprints
 from ..ssh.openssh_forward import OpenSSHForwarding
 from ..ssh.tunnel import MachineGone, StateListener, Tunnel
+from .guard import GuardDesk
 from .store import MachineStore
 from .workspaces import Workspaces
 
@@ -50,6 +51,8 @@ class LinkContext:
     """Carry the kernel traffic in OpenSSH's client; None: in asyncssh."""
     workspaces: Workspaces | None = None
     """The notebooks' folders mirrored to machines; None: no mirror (the CLI)."""
+    guards: GuardDesk | None = None
+    """Where the session reaches the machines' guards; None: the connector keeps its own."""
 
     def bootstrap_options(self) -> BootstrapOptions:
         return self.bootstrap or BootstrapOptions(python=self.remote_python)
@@ -118,6 +121,14 @@ class MachineLink:
                 self._sftp = await connection.start_sftp_client()
                 self._sftp_connection = connection
             return self._sftp
+
+    async def shell(self) -> asyncssh.SSHClientConnection:
+        """The link's current SSH connection, for a command (the mirror's archives of small
+        files). Raises ConnectionError while the link is down."""
+        connection = self._tunnel.connection
+        if connection is None or self._tunnel.state is not TunnelState.up:
+            raise ConnectionError("the link to the machine is down (reconnecting)")
+        return connection
 
     def stop_healing(self) -> None:
         self._tunnel.stop_healing()
@@ -227,6 +238,26 @@ class StoredAddressNetwork:
         return ""
 
 
+async def connect_running(
+    ec2: AwsClient,
+    network: MachineNetwork,
+    client_key: asyncssh.SSHKey,
+    host_keys: HostKeyStore,
+    instance_id: str,
+) -> asyncssh.SSHClientConnection:
+    """An SSH connection to a running machine, outside any link (the CLI); its host key checked
+    as for every connection."""
+    info = await instances.describe(ec2, instance_id)
+    if info.state != "running":
+        raise MachineGone(f"{instance_id} is {info.state}: start it first.")
+    host, port = await network.ssh_endpoint(info)
+    console = await network.console_output(instance_id)
+    if not host_keys.knows(instance_id) and not console_fingerprints(console):
+        raise HostKeyUnverified(instance_id)  # never pin a first key blindly
+    target = SSHTarget(instance_id, host, port, info.ssh_user)
+    return await connect(target, client_key, host_keys, console)
+
+
 async def read_server_log(
     ec2: AwsClient,
     network: MachineNetwork,
@@ -235,16 +266,8 @@ async def read_server_log(
     instance_id: str,
     lines: int = 200,
 ) -> str:
-    """The machine's server log over SSH (host key checked as for every connection)."""
-    info = await instances.describe(ec2, instance_id)
-    if info.state != "running":
-        raise MachineGone(f"{instance_id} is {info.state}: start it to read its logs.")
-    host, port = await network.ssh_endpoint(info)
-    console = await network.console_output(instance_id)
-    if not host_keys.knows(instance_id) and not console_fingerprints(console):
-        raise HostKeyUnverified(instance_id)  # never pin a first key blindly
-    target = SSHTarget(instance_id, host, port, info.ssh_user)
-    connection = await connect(target, client_key, host_keys, console)
+    """The machine's server log over SSH."""
+    connection = await connect_running(ec2, network, client_key, host_keys, instance_id)
     try:
         return await fetch_server_log(connection, lines)
     finally:

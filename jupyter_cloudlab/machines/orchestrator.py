@@ -23,24 +23,30 @@ from ..cloud.aws_client import AwsClient
 from ..cloud.errors import CloudError
 from ..cloud.regions import RegionClients
 from ..cloud.tags import Computer, Owner, owner_for
-from ..errors import CloudLabError, ErrorKind
+from ..errors import CloudLabError
 from ..kernels.machine_servers import MachineServerRegistry
-from ..models import LaunchRequest, Machine, MachineAction, MachineState, TunnelState
+from ..models import (
+    ImageRequest,
+    LaunchRequest,
+    Machine,
+    MachineAction,
+    MachineState,
+    TunnelState,
+)
 from ..ssh.client_key import public_key_line
 from .adoption import adopted
 from .book import MachineBook
 from .connector import KernelspecLister, MachineConnector
-from .errors import InvalidTransition
 from .flow_tasks import FlowTasks
+from .lifecycle_flows import LifecycleFlows
 from .link import LinkContext
+from .meter_service import Meter
 from .store import MachineStore
-from .transitions import TRANSITIONS, allows
+from .transitions import TRANSITIONS, check
 
 log = logging.getLogger(__name__)
 
 S = MachineState
-# AWS hard-reboots a machine whose OS has not gone down within four minutes.
-REBOOT_DOWN_TIMEOUT_SECONDS = 300
 
 
 def _now() -> datetime:
@@ -59,11 +65,12 @@ class MachineOrchestrator:
         ssh_from_cidr: str,
         detect_cidr: Callable[[], Awaitable[str]],
         regions: Sequence[str] = (),
+        meter: Meter | None = None,
     ) -> None:
         self._context = context
         self._ec2 = context.ec2
         self._regions = RegionClients(context.ec2, regions)
-        self._book = MachineBook(store, emit)
+        self._book = MachineBook(store, emit, meter)
         self._forget_kernels = forget_kernels
         self._ssh_from_cidr = ssh_from_cidr
         self._detect_cidr = detect_cidr
@@ -80,7 +87,12 @@ class MachineOrchestrator:
             list_kernelspecs,
             forget_kernels,
             cloud=self._cloud,
-            on_gone=lambda machine_id: self._flows.run(machine_id, self._observe_gone(machine_id)),
+            on_gone=lambda machine_id: self._flows.run(
+                machine_id, self._lifecycle.observe_gone(machine_id)
+            ),
+        )
+        self._lifecycle = LifecycleFlows(
+            self._book, self._connector, self._cloud, self._owner_of, self._computer
         )
 
     # ---- queries -------------------------------------------------------------------------
@@ -92,6 +104,10 @@ class MachineOrchestrator:
 
     def tunnel_state(self, machine_id: str) -> TunnelState:
         return self._connector.tunnel_state(machine_id)
+
+    @property
+    def computer(self) -> Computer:
+        return self._computer
 
     # ---- commands ------------------------------------------------------------------------
     async def launch(self, request: LaunchRequest) -> Machine:
@@ -117,6 +133,7 @@ class MachineOrchestrator:
             price_per_hour=instance_type.price_per_hour,
         )
         self._book.add(machine)
+        self._lifecycle.records.ensure_polling()
         spec_args = (request, image.ssh_user, image.root_device_name)
         self._flows.run(machine.id, self._launch_flow(machine.id, *spec_args))
         return machine
@@ -128,10 +145,22 @@ class MachineOrchestrator:
         return self._begin(machine_id, MachineAction.start, self._start_flow)
 
     async def reboot(self, machine_id: str) -> Machine:
-        return self._begin(machine_id, MachineAction.reboot, self._reboot_flow)
+        return self._begin(machine_id, MachineAction.reboot, self._lifecycle.reboot_flow)
 
     async def terminate(self, machine_id: str) -> Machine:
         return self._begin(machine_id, MachineAction.terminate, self._terminate_flow)
+
+    async def retry(self, machine_id: str) -> Machine:
+        return self._begin(machine_id, MachineAction.retry, self._retry_flow)
+
+    async def resize(self, machine_id: str, instance_type: str) -> Machine:
+        return await self._lifecycle.resize(machine_id, instance_type)
+
+    async def save_image(self, machine_id: str, request: ImageRequest) -> catalog.Image:
+        return await self._lifecycle.save_image(machine_id, request)
+
+    def dismiss(self, machine_id: str) -> None:
+        self._lifecycle.dismiss(machine_id)
 
     def _begin(
         self,
@@ -140,11 +169,11 @@ class MachineOrchestrator:
         flow: Callable[[str], Coroutine[Any, Any, None]],
     ) -> Machine:
         """Check the transition, show the state it goes through, run its flow in the background."""
-        machine = self.get(machine_id)
-        transition = TRANSITIONS[action]
-        if not allows(machine, action):
-            raise InvalidTransition(transition.refusal.format(state=machine.state.value))
-        self._book.set_state(machine_id, transition.during)
+        check(self.get(machine_id), action)
+        during = TRANSITIONS[action].during
+        assert during is not None
+        self._book.update(machine_id, stop_reason=None)  # what comes now is our own doing
+        self._book.set_state(machine_id, during)
         self._flows.run(machine_id, flow(machine_id))
         return self.get(machine_id)
 
@@ -162,7 +191,8 @@ class MachineOrchestrator:
             for info in await instances.find_ours(self._regions.get(region), self._computer)
         ]
         for region, info in found:
-            machine = adopted(cached.get(info.instance_id), info, region)
+            known = cached.get(info.instance_id)
+            machine = adopted(known, info, region, self._lifecycle.reason_at_reconcile(known, info))
             self._book.add(machine, announce=False)
             if info.state in ("pending", "running"):
                 self._book.set_state(machine.id, S.connecting)
@@ -179,7 +209,11 @@ class MachineOrchestrator:
         for machine in last_known:
             if machine.instance_id not in found_ids:
                 await self._forget_kernels(machine.id)
+        # ...and one terminated from outside keeps its row, with the reason, until dismissed.
+        for row in await self._lifecycle.terminated_rows(last_known, set(found_ids)):
+            self._book.add(row, announce=False)
         self._book.persist()
+        self._lifecycle.records.ensure_polling()
         # A key pair or group that no instance of ours uses (a server killed between making
         # them and run_instances) is not left behind.
         for region in regions:
@@ -189,6 +223,8 @@ class MachineOrchestrator:
     async def close(self) -> None:
         """Detach (never stop or terminate): machines and their kernels outlive this server."""
         await self._flows.close()
+        await self._lifecycle.records.close()
+        await self._book.close()
         await self._connector.detach_all()
 
     # ---- flows ---------------------------------------------------------------------------
@@ -278,7 +314,11 @@ class MachineOrchestrator:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            self._book.fail(machine_id, error)
+            await self._lifecycle.fail(machine_id, error)
+
+    async def _retry_flow(self, machine_id: str) -> None:
+        await self._connector.disconnect(machine_id, forget=False)  # the failed link, if any
+        await self._connect_flow(machine_id)
 
     async def _stop_flow(self, machine_id: str) -> None:
         await self._connector.disconnect(machine_id)
@@ -309,32 +349,7 @@ class MachineOrchestrator:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            self._book.fail(machine_id, error)
-
-    async def _reboot_flow(self, machine_id: str) -> None:
-        """Reboot, see the old session drop (so we never reconnect to the machine before it
-        went down), then connect and bootstrap again. Its kernels do not survive a reboot."""
-        link = self._connector.link(machine_id)
-        await self._connector.forget_kernels(machine_id)
-        try:
-            if link is not None:
-                link.stop_healing()
-            await instances.reboot(self._cloud(machine_id), self._instance_id(machine_id))
-            if link is not None:
-                try:
-                    await asyncio.wait_for(link.wait_dropped(), REBOOT_DOWN_TIMEOUT_SECONDS)
-                except asyncio.TimeoutError:
-                    raise CloudLabError(
-                        "The machine did not go down within 5 minutes of the reboot request: "
-                        "stop and start it instead.",
-                        ErrorKind.failed,
-                    ) from None
-            await self._connector.disconnect(machine_id, forget=False)
-            await self._connector.connect(machine_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            self._book.fail(machine_id, error)
+            await self._lifecycle.fail(machine_id, error)
 
     async def _terminate_flow(self, machine_id: str) -> None:
         await self._connector.disconnect(machine_id)
@@ -361,17 +376,6 @@ class MachineOrchestrator:
             found = await instances.find_machine(self._cloud(machine_id), owner, machine_id)
             instance_id = found.instance_id if found is not None else None
         return instance_id
-
-    async def _observe_gone(self, machine_id: str) -> None:
-        """The machine stopped by itself (idle stop, console): follow the cloud."""
-        await self._connector.disconnect(machine_id)
-        info = await instances.describe(self._cloud(machine_id), self._instance_id(machine_id))
-        if info.state in ("stopping", "stopped"):
-            await instances.stop(self._cloud(machine_id), info.instance_id)
-            self._book.set_state(machine_id, S.stopped)
-        else:
-            self._book.set_state(machine_id, S.terminated)
-            self._book.remove(machine_id)
 
     # ---- state bookkeeping ---------------------------------------------------------------
     async def _owner_of(self) -> Owner:

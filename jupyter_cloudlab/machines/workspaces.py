@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..models import Machine
+from ..workspace.batch_upload import ShellOpener
 from ..workspace.mirror import Mirror, MirrorNotice, MirrorSettings, SftpOpener
 
 log = logging.getLogger(__name__)
@@ -47,9 +48,9 @@ class Workspaces:
             raise RuntimeError("no machine connector yet")
         return self._switch(machine_id, enabled)
 
-    def open(self, machine_id: str, sftp: SftpOpener) -> Mirror:
+    def open(self, machine_id: str, sftp: SftpOpener, shell: ShellOpener | None = None) -> Mirror:
         """The mirror of a new link (a machine connecting); replaces an older one's."""
-        mirror = Mirror(machine_id, sftp, self.local_root, self.settings, self.notify)
+        mirror = Mirror(machine_id, sftp, self.local_root, self.settings, self.notify, shell)
         self._mirrors[machine_id] = mirror
         return mirror
 

@@ -19,15 +19,15 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 from xml.sax.saxutils import escape
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import BaseWSGIServer, make_server
-
 from ..cloud.aws_client import AwsClient, AwsTarget
 from ..cloud.request_signature import ReceivedRequest, SignatureRefused, check_signature, sign
+
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer
 
 SANDBOX_REGION = "us-east-1"
 # EC2 query requests are small; a bigger body is refused before it is read.
@@ -212,6 +212,9 @@ class InstanceSignals:
 
 class Ec2Endpoint:
     def __init__(self) -> None:
+        # moto comes with the `sandbox` extra: imported here so the package imports without it.
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.signals = InstanceSignals(DomainDispatcherApplication(create_backend_app))
@@ -222,6 +225,12 @@ class Ec2Endpoint:
     async def start(self) -> AwsTarget:
         # werkzeug logs every request at INFO; the sandbox should be quiet.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        from werkzeug.serving import make_server
+
+        from .moto_gaps import close_gaps
+
+        close_gaps()  # answers as AWS does where moto does not (moto_gaps.py)
+
         self._server = make_server("127.0.0.1", 0, self._signed, threaded=True)
         self._signed.host = f"127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

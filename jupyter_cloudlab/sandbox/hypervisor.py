@@ -19,6 +19,7 @@ from ..cloud.aws_client import AwsClient
 from ..cloud.errors import CloudError
 from ..cloud.tags import OWNER_TAG, OWNER_VALUE, SSH_USER_TAG, tag_dict
 from .machine_host import MachineHost, PoweredMachine
+from .power_button import mark_instance_initiated, take_power_off
 
 # Fast while something changes (moto moves stopping -> stopped on a later read), else a slow
 # backstop: every instance-changing API call nudges the hypervisor (see ec2_endpoint).
@@ -84,6 +85,11 @@ class Hypervisor:
                 fast_until = loop.time() + SETTLE_SECONDS
 
     async def _sync(self) -> None:
+        for instance_id, machine in list(self._powered.items()):
+            if take_power_off(machine.home):  # `shutdown -h now` inside: an EC2 stop
+                log.info("Sandbox machine %s shut itself down.", instance_id)
+                await self._ec2.call("stop_instances", InstanceIds=[instance_id])
+                mark_instance_initiated(instance_id, self._ec2.region)
         for instance_id in self._reboots():
             # Power off now; the loop below powers it on again, as a reboot does.
             if self._powered.pop(instance_id, None) is not None:

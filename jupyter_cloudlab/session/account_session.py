@@ -10,11 +10,13 @@ from typing import Any, TypeVar
 from ..cloud import catalog
 from ..cloud.aws_client import AwsClient
 from ..errors import CloudLabError, ErrorKind
+from ..machines.guard import GuardDesk
 from ..machines.orchestrator import MachineOrchestrator
 from ..machines.workspaces import Workspaces
-from ..models import Machine, Status
+from ..models import GuardChange, Machine, Status
 from ..sandbox.sandbox import Sandbox
 from .options import SessionOptions
+from .server_logs import ServerLogs
 
 CATALOG_TTL_SECONDS = 3600
 T = TypeVar("T")
@@ -49,6 +51,10 @@ class AccountSession:
     workspaces: Workspaces | None = None
     """The notebooks' folders mirrored to machines; None: no mirror."""
     catalog_cache: CatalogCache = field(default_factory=CatalogCache, compare=False)
+    guards: GuardDesk = field(default_factory=GuardDesk, compare=False)
+    """The machines' idle stop and budget (machines/guard.py)."""
+    server_logs: ServerLogs | None = field(default=None, compare=False)
+    """Reads a running machine's server log (None: this session reads none)."""
 
     @property
     def mode(self) -> str:
@@ -65,7 +71,10 @@ class AccountSession:
 
     async def images(self) -> list[catalog.Image]:
         ec2, ssm = self.ec2, self.ssm
-        return await self.catalog_cache.get("images", lambda: catalog.offered_images(ec2, ssm))
+        public = await self.catalog_cache.get("images", lambda: catalog.public_images(ec2, ssm))
+        # This account's own images fresh each time: one saved a minute ago shows as pending.
+        own = await catalog.own_images(ec2, self.orchestrator.computer)
+        return catalog.with_own_images(public, own)
 
     def set_mirror(self, machine_id: str, enabled: bool) -> Machine:
         """Turn a machine's workspace mirror on or off."""
@@ -73,6 +82,18 @@ class AccountSession:
         if self.workspaces is None:
             raise CloudLabError("This server mirrors no workspace.", ErrorKind.invalid)
         return self.workspaces.set_mirror(machine_id, enabled)
+
+    async def change_guard(self, machine_id: str, change: GuardChange) -> Machine:
+        """Send a machine's idle limit, budget, keep-alive or stop-after-cell (409: not ready)."""
+        self.orchestrator.get(machine_id)  # 404 for an unknown machine
+        return await self.guards.apply(machine_id, change)
+
+    async def server_log(self, machine_id: str, lines: int) -> str:
+        """The last lines of a running machine's server log (404 unknown, 409 not running)."""
+        machine = self.orchestrator.get(machine_id)
+        if self.server_logs is None:
+            raise CloudLabError("This server reads no machine log.", ErrorKind.invalid)
+        return await self.server_logs.read(machine, lines)
 
     def renamed(self, options: SessionOptions, status: Status) -> AccountSession:
         """The same machines under other options and status (the sandbox carries on when the

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..cloud.account import credentials_found, home_region
 from ..cloud.aws_client import PRICING_REGION, AwsClient, AwsTarget
 from ..cloud.caller_address import public_cidr
 from ..cloud.network import Ec2Network, MachineNetwork
+from ..cloud.regions import RegionClients
 from ..data_folder import AccountFiles
-from ..errors import CloudLabError
+from ..errors import CloudLabError, ErrorKind
+from ..machines.guard import GuardDesk
 from ..machines.link import LinkContext
+from ..machines.meter_service import Meter
 from ..machines.orchestrator import MachineOrchestrator
 from ..machines.store import MachineStore
 from ..machines.workspaces import Workspaces
 from ..models import Status
+from ..sandbox import INSTALL_COMMAND, sandbox_installed
 from ..sandbox.ec2_endpoint import SANDBOX_REGION
-from ..sandbox.sandbox import Sandbox
+from ..sandbox.power_button import guard_settings
 from ..ssh.bootstrap import BootstrapOptions
 from ..ssh.client_key import load_or_create_client_key
 from ..ssh.host_keys import HostKeyStore
@@ -26,10 +31,23 @@ from ..ssh.openssh_forward import OpenSSHForwarding, openssh_client
 from ..workspace.mirror import MirrorSettings
 from .account_session import AccountSession
 from .options import ServerHooks, SessionOptions
+from .server_logs import ServerLogs
+
+if TYPE_CHECKING:
+    from ..sandbox.sandbox import Sandbox
 
 NO_CREDENTIALS = (
     "No AWS credentials were found, so machines run in the local sandbox: a simulated "
     "EC2 on this computer. Configure AWS credentials to launch real machines."
+)
+NO_CREDENTIALS_NO_SANDBOX = (
+    "No AWS credentials were found and the local sandbox is not installed: configure AWS "
+    "credentials (a profile, or `aws sso login`) to launch real machines, or run "
+    f"`{INSTALL_COMMAND}` and restart JupyterLab to try CloudLab on a simulated EC2."
+)
+SANDBOX_MISSING = (
+    f"The mode is 'sandbox' but the sandbox is not installed: run `{INSTALL_COMMAND}` and "
+    "restart JupyterLab."
 )
 
 
@@ -39,7 +57,7 @@ def choose_mode(options: SessionOptions) -> tuple[str, str]:
         return options.mode, f"Mode set to {options.mode} in the configuration."
     if credentials_found(options.profile):
         return "aws", "Using your AWS credentials."
-    return "sandbox", NO_CREDENTIALS
+    return "sandbox", NO_CREDENTIALS if sandbox_installed() else NO_CREDENTIALS_NO_SANDBOX
 
 
 def sandbox_status(options: SessionOptions, message: str) -> Status:
@@ -60,7 +78,7 @@ async def open_session(options: SessionOptions, hooks: ServerHooks) -> AccountSe
     orchestrator: MachineOrchestrator | None = None
     try:
         if mode == "sandbox":
-            sandbox = Sandbox(options.data_folder, options.sandbox_ssh_server)
+            sandbox = _new_sandbox(options)
             target = await sandbox.start()
             assert sandbox.network is not None
             network: MachineNetwork = sandbox.network
@@ -74,9 +92,10 @@ async def open_session(options: SessionOptions, hooks: ServerHooks) -> AccountSe
         pricing = None if sandbox else AwsClient(target, "pricing", PRICING_REGION)
         files = options.data_folder.account(sandbox=sandbox is not None)
         workspaces = _workspaces(options, hooks)
+        guards = GuardDesk(options.default_budget_usd)
         context = _link_context(options, files, ec2, network, in_sandbox=sandbox is not None)
         orchestrator = MachineOrchestrator(
-            dataclasses.replace(context, workspaces=workspaces),
+            dataclasses.replace(context, workspaces=workspaces, guards=guards),
             store=MachineStore(files.machines),
             machine_servers=hooks.machine_servers,
             list_kernelspecs=hooks.list_kernelspecs,
@@ -86,6 +105,7 @@ async def open_session(options: SessionOptions, hooks: ServerHooks) -> AccountSe
             ssh_from_cidr=options.ssh_from_cidr or ("127.0.0.1/32" if sandbox else ""),
             detect_cidr=public_cidr,
             regions=() if sandbox else options.regions,
+            meter=Meter(files.meter, RegionClients(ec2).get, pricing),
         )
         await orchestrator.reconcile()
     except BaseException:
@@ -95,8 +115,29 @@ async def open_session(options: SessionOptions, hooks: ServerHooks) -> AccountSe
             await sandbox.stop()
         raise
     return AccountSession(
-        options, status, ec2, ssm, pricing, orchestrator, sandbox, workspaces=workspaces
+        options,
+        status,
+        ec2,
+        ssm,
+        pricing,
+        orchestrator,
+        sandbox,
+        workspaces=workspaces,
+        guards=guards,
+        server_logs=ServerLogs(context),
     )
+
+
+def _new_sandbox(options: SessionOptions) -> Sandbox:
+    """The sandbox, imported only now: its moto server comes with the `sandbox` extra."""
+    if not sandbox_installed():
+        raise CloudLabError(
+            NO_CREDENTIALS_NO_SANDBOX if options.mode == "auto" else SANDBOX_MISSING,
+            ErrorKind.unavailable,
+        )
+    from ..sandbox.sandbox import Sandbox
+
+    return Sandbox(options.data_folder, options.sandbox_ssh_server)
 
 
 def _workspaces(options: SessionOptions, hooks: ServerHooks) -> Workspaces | None:
@@ -130,10 +171,19 @@ def _link_context(
             wheelhouse=Path(options.wheelhouse) if options.wheelhouse else None,
             # Sandbox machines share this computer: never install a system service here.
             service="setsid" if in_sandbox else "auto",
-            server_settings=options.machine_server,
+            server_settings=_sandboxed(options.machine_server)
+            if in_sandbox
+            else options.machine_server,
         ),
         openssh_forward=_openssh_forwarding(options, key_file, files),
     )
+
+
+def _sandboxed(settings: tuple[tuple[str, object], ...]) -> tuple[tuple[str, object], ...]:
+    """A sandbox machine's guard powers off through the sandbox's power button, never this host."""
+    found = dict(settings)
+    guard = {**dict(found.get("guard") or ()), **guard_settings()}  # type: ignore[call-overload]
+    return (*((k, v) for k, v in settings if k != "guard"), ("guard", tuple(guard.items())))
 
 
 def _openssh_forwarding(

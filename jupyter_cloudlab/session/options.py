@@ -39,6 +39,8 @@ class SessionOptions:
     """Bytes mirrored at most per folder."""
     workspace_scope: str = "folder"
     """folder | git: the notebook's folder, or its enclosing git repository."""
+    default_budget_usd: float = 0.0
+    """The budget a machine gets when it becomes ready; 0: none."""
 
     def for_account(self, choice: AccountChoice, configured: SessionOptions) -> SessionOptions:
         """These options for the profile and region picked in the settings (None: the

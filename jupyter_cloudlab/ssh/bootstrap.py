@@ -19,6 +19,7 @@ from pathlib import Path
 import asyncssh
 
 from .gpu import MachineGpu, parse_nvidia_smi
+from .machine_script import machine_script
 
 BOOTSTRAP_TIMEOUT_SECONDS = 900  # a fresh machine may pip-install jupyter_server
 STDERR_TAIL_LINES = 20
@@ -163,23 +164,9 @@ class BootstrapResult:
 def bootstrap_script() -> str:
     """One script for `python3 -`: machine_side's service.py, environments.py and prepare.py
     loaded as modules (in that order: each imports the ones before)."""
-    machine_side = resources.files("jupyter_cloudlab.machine_side")
-    service = machine_side.joinpath("service.py").read_text()
-    environments = machine_side.joinpath("environments.py").read_text()
-    main = machine_side.joinpath("prepare.py").read_text()
-    return "\n".join(
-        [
-            "import sys, types",
-            "def _load(name, source):",
-            "    module = types.ModuleType(name)",
-            "    sys.modules[name] = module",
-            "    exec(compile(source, name + '.py', 'exec'), module.__dict__)",
-            "    return module",
-            f"_load('cloudlab_service', {service!r})",
-            f"_load('cloudlab_environments', {environments!r})",
-            f"sys.exit(_load('cloudlab_prepare', {main!r}).run(sys.argv))",
-            "",
-        ]
+    return machine_script(
+        [("cloudlab_service", "service.py"), ("cloudlab_environments", "environments.py")],
+        ("cloudlab_prepare", "prepare.py"),
     )
 
 

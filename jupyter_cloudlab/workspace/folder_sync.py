@@ -18,6 +18,7 @@ from pathlib import Path
 
 import asyncssh
 
+from .batch_upload import ShellOpener
 from .ignore import IgnoreRules
 from .local_index import LocalIndex, LocalStat, walk
 from .local_watch import ChangeWatch
@@ -55,6 +56,8 @@ class MachineLink:
     sftp: SftpOpener
     notify: Callable[[MirrorNotice], None]
     settings: MirrorSettings
+    shell: ShellOpener | None = None
+    """For archives of small files (batch_upload.py); None: SFTP carries everything."""
     book: ResumeBook = field(default_factory=ResumeBook)
     activity: Activity = field(default_factory=Activity)
 

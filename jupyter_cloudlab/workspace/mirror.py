@@ -19,7 +19,10 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import asyncssh
+
 from ..errors import CloudLabError, ErrorKind
+from .batch_upload import ShellOpener
 from .folder_sync import FolderSync, MachineLink, link_broken
 from .pull import pull as pull_folder
 from .push import push as push_folder
@@ -45,6 +48,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+TRANSFER_MARKER = ".cloudlab/transfer-active"
+"""Relative to the machine user's home; machine_side/cloudlab_guard.py reads it."""
 
 
 class Mirror:
@@ -57,8 +62,10 @@ class Mirror:
         local_root: Path,
         settings: MirrorSettings,
         notify: Callable[[MirrorNotice], None],
+        shell: ShellOpener | None = None,
     ) -> None:
-        self._link = MachineLink(machine_id, sftp, notify, settings)
+        self._link = MachineLink(machine_id, sftp, notify, settings, shell)
+        self._link.activity.mark = self._mark_transfer  # the machine's idle stop waits for it
         self._local_root = Path(local_root)
         self._folders: dict[str, FolderSync] = {}
         """One per mirrored folder: two notebooks of a folder share its mirror."""
@@ -91,6 +98,16 @@ class Mirror:
         for folder in self._folders.values():
             with contextlib.suppress(Exception):
                 await folder.close()
+
+    async def _mark_transfer(self, active: bool) -> None:
+        """Touch (or remove) the machine's ~/.cloudlab/transfer-active (see progress.Activity)."""
+        sftp = await self._link.sftp()
+        if active:
+            async with sftp.open(TRANSFER_MARKER, "w"):
+                pass
+        else:
+            with contextlib.suppress(FileNotFoundError, asyncssh.SFTPNoSuchFile):
+                await sftp.remove(TRANSFER_MARKER)
 
     async def _make_folder(self, path: str) -> None:
         try:

@@ -3,18 +3,21 @@
 Order: walk (cheap compare with the last sync; no SFTP at all when nothing changed), apply the
 size limit, look at the machine's side of the changed files (a stat each, or one listing when
 many changed), keep both versions where the machine changed a file too, delete on the machine
-what was deleted here, then send, SEND_AT_ONCE files at a time.
+what was deleted here, then send: small files in archives when the machine has a shell
+(batch_upload.py), the others SEND_AT_ONCE at a time over SFTP, resumable.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import posixpath
 from collections.abc import Awaitable, Iterable
 
 import asyncssh
 
 from ..errors import CloudLabError, ErrorKind
+from .batch_upload import SMALL_FILE_BYTES, WORTH_A_BATCH, BatchFailed, batches, send_batch
 from .folder_sync import FolderSync, Synced, link_broken, same_file
 from .local_index import LocalIndex, LocalStat
 from .machine_index import MachineStat, list_machine, machine_stat
@@ -23,6 +26,8 @@ from .progress import Progress
 from .size_limit import over_the_limit, reason
 from .transfer import SourceChanged, download, upload
 from .vocabulary import SyncReport
+
+log = logging.getLogger(__name__)
 
 SEND_AT_ONCE = 16
 LIST_WHEN_MORE_THAN = 32
@@ -93,11 +98,14 @@ async def _push(
         if machine_changed and current is not None:
             conflicts.append(await _keep_machine_copy(fs, sftp, rel, current))
         sending.append(rel)
-    await _make_folders(sftp, fs.machine_dir, sending)
     progress = fs.progress(sum(index.files[rel].size for rel in sending), "Sending")
-    jobs = (_send(fs, sftp, rel, index.files[rel], progress) for rel in sending)
-    results = await _at_most(SEND_AT_ONCE, jobs)
+    batched = await _send_small_ones(fs, index, sending, progress)
+    one_by_one = [rel for rel in sending if rel not in batched]
+    await _make_folders(sftp, fs.machine_dir, one_by_one)
+    jobs = (_send(fs, sftp, rel, index.files[rel], progress) for rel in one_by_one)
+    results = [*(index.files[rel].size for rel in batched), *await _at_most(SEND_AT_ONCE, jobs)]
     progress.finish()
+    sending = [*batched, *one_by_one]
     sent = [rel for rel, count in zip(sending, results, strict=True) if count is not None]
     fs.mark(len(sent) == len(sending))
     return SyncReport(
@@ -109,6 +117,32 @@ async def _push(
         left_out=left,
         bytes=sum(count or 0 for count in results),
     )
+
+
+async def _send_small_ones(
+    fs: FolderSync, index: LocalIndex, sending: list[str], progress: Progress
+) -> list[str]:
+    """Send the small files of SENDING in archives (see batch_upload.py); those that arrived.
+    Without a shell on the machine, or with too few of them, none: SFTP sends them all."""
+    shell = fs.link.shell
+    small = [
+        (rel, index.files[rel]) for rel in sending if index.files[rel].size <= SMALL_FILE_BYTES
+    ]
+    if shell is None or len(small) < WORTH_A_BATCH:
+        return []
+    arrived: list[str] = []
+    for batch in batches(small):
+        try:
+            stats = await send_batch(shell, fs.local_dir, fs.machine_dir, batch)
+        except BatchFailed as error:
+            log.info("Archive to %s not sent (%s): SFTP sends its files", fs.machine_dir, error)
+            fs.link.shell = None  # no tar there, or no exec: not tried again on this link
+            break
+        for rel, machine in stats.items():
+            fs.synced[rel] = Synced(index.files[rel], machine)
+            progress.advance(machine.size)
+            arrived.append(rel)
+    return arrived
 
 
 async def _machine_side(

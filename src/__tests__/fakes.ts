@@ -7,6 +7,8 @@ import {
   IInstanceType,
   ILaunchRequest,
   IMachine,
+  IGuardChange,
+  IMachineChange,
   IMachineConnection,
   IStatus,
   MachineAction,
@@ -25,11 +27,11 @@ export const SERVER_ACTIONS: Record<MachineState, MachineAction[]> = {
   bootstrapping: ['stop', 'terminate'],
   ready: ['stop', 'reboot', 'terminate'],
   stopping: ['terminate'],
-  stopped: ['start', 'terminate'],
+  stopped: ['start', 'terminate', 'resize', 'image'],
   starting: ['terminate'],
   rebooting: ['terminate'],
   terminating: ['terminate'],
-  terminated: [],
+  terminated: ['dismiss'],
   failed: ['stop', 'terminate']
 };
 
@@ -57,10 +59,22 @@ export function machine(
     address: null,
     gpu_label: 'CPU',
     price_per_hour: null,
+    price_source: '',
+    hourly_cost: null,
+    stopped_cost_per_month: null,
+    spent_usd: null,
+    spent_today_usd: null,
+    cost_lines: [],
     kernelspecs: state === 'ready' ? [`cloudlab.${id}.python3`] : [],
     actions: [...SERVER_ACTIONS[state]],
+    stop_reason: null,
+    instance_state: null,
     mirror: true,
     workspace: state === 'ready' ? '~/cloudlab/work' : null,
+    idle_minutes: null,
+    budget_usd: null,
+    stop_at: null,
+    idle: null,
     ...extra
   };
 }
@@ -87,7 +101,8 @@ export class FakeAPI implements ICloudLabAPI {
     mode: 'sandbox',
     region: 'us-east-1',
     profile: null,
-    message: 'why'
+    message: 'why',
+    kernel_classes: ''
   };
   instanceTypes: IInstanceType[] = [instanceType({ name: 't3.small' })];
   images: IImage[] = [
@@ -97,7 +112,12 @@ export class FakeAPI implements ICloudLabAPI {
       description: '',
       architecture: 'x86_64',
       ssh_user: 'ubuntu',
-      family: 'ubuntu'
+      family: 'ubuntu',
+      ours: false,
+      state: 'available',
+      snapshot_gib: null,
+      storage_usd_per_month: null,
+      storage_price_note: null
     }
   ];
   machines: IMachine[] = [];
@@ -125,7 +145,8 @@ export class FakeAPI implements ICloudLabAPI {
       mode: 'aws',
       region: choice.region ?? 'us-east-1',
       profile: choice.profile ?? null,
-      message: ''
+      message: '',
+      kernel_classes: ''
     };
     this.instanceTypes = [
       instanceType({ name: 'g5.xlarge', vcpus: 4, memory_gib: 16 })
@@ -165,6 +186,25 @@ export class FakeAPI implements ICloudLabAPI {
   async terminateMachine(id: string): Promise<IMachine> {
     return this._set(id, 'terminating');
   }
+  async changeMachine(id: string, change: IMachineChange): Promise<IMachine> {
+    const m = this.machines.find(x => x.id === id);
+    if (!m) {
+      throw new Error(`No machine ${id}`);
+    }
+    m.mirror = change.mirror ?? m.mirror;
+    return { ...m };
+  }
+  async changeGuard(id: string, change: IGuardChange): Promise<IMachine> {
+    const m = this.machines.find(x => x.id === id);
+    if (!m) {
+      throw new Error(`No machine ${id}`);
+    }
+    this.guardChanges.push({ id, change });
+    m.idle_minutes = change.idle_minutes ?? m.idle_minutes;
+    m.budget_usd = change.budget_usd ?? m.budget_usd;
+    return { ...m };
+  }
+  guardChanges: { id: string; change: IGuardChange }[] = [];
   async getConnection(id: string): Promise<IMachineConnection> {
     this.connectionCalls.push(id);
     const reply = this.connections[id];

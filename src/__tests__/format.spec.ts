@@ -5,10 +5,9 @@ import {
   formatElapsed,
   formatPrice,
   instanceTypeLabel,
-  priceSourceNote,
-  runningCost
+  priceSourceNote
 } from '../widgets/format';
-import { FakeAPI, instanceType, machine, trans } from './fakes';
+import { FakeAPI, instanceType, trans } from './fakes';
 
 const A10G = {
   manufacturer: 'NVIDIA',
@@ -94,29 +93,6 @@ describe('format', () => {
       '2026-11 list price'
     );
     expect(priceSourceNote('snapshot', trans)).toBe('list price');
-  });
-
-  it('estimates the cost of a running machine since it entered its state', () => {
-    const now = Date.parse('2026-11-23T12:30:00Z');
-    const ready = machine('m-1', 'ready', {
-      state_since: '2026-11-23T10:00:00Z',
-      price_per_hour: 1.006
-    });
-
-    // 2.5 h at $1.006/h
-    expect(runningCost(ready, now)).toBeCloseTo(2.515, 6);
-    expect(runningCost({ ...ready, state: 'bootstrapping' }, now)).toBeCloseTo(
-      2.515,
-      6
-    );
-    // Not running, no price, bad date, clock skew
-    expect(runningCost({ ...ready, state: 'stopped' }, now)).toBeNull();
-    expect(runningCost({ ...ready, state: 'pending' }, now)).toBeNull();
-    expect(runningCost({ ...ready, price_per_hour: null }, now)).toBeNull();
-    expect(runningCost({ ...ready, state_since: 'soon' }, now)).toBeNull();
-    expect(
-      runningCost({ ...ready, state_since: '2026-11-23T13:00:00Z' }, now)
-    ).toBe(0);
   });
 
   it('formats the cost so far as approximate', () => {

@@ -1,9 +1,10 @@
 import { ILauncher } from '@jupyterlab/launcher';
 import { DisposableDelegate } from '@lumino/disposable';
 
-import { MachineLauncherItems } from '../launcher';
 import { CloudLabModel } from '../model';
-import { FakeAPI, FakeKernelSpecs, machine, trans, until } from './fakes';
+import { MachineTerminalCards } from '../terminalCards';
+import { CommandIDs } from '../tokens';
+import { FakeAPI, FakeKernelSpecs, machine, until } from './fakes';
 
 class FakeLauncher {
   items: ILauncher.IItemOptions[] = [];
@@ -15,16 +16,16 @@ class FakeLauncher {
   }
 }
 
-describe('MachineLauncherItems', () => {
+describe('MachineTerminalCards', () => {
   let api: FakeAPI;
-  let kernelspecs: FakeKernelSpecs;
   let launcher: FakeLauncher;
   let model: CloudLabModel;
-  let items: MachineLauncherItems;
+  let cards: MachineTerminalCards;
 
   beforeEach(() => {
     api = new FakeAPI();
-    kernelspecs = new FakeKernelSpecs();
+    const kernelspecs = new FakeKernelSpecs();
+    kernelspecs.setSpecs(['cloudlab.m-1.python3', 'cloudlab.m-2.python3']);
     launcher = new FakeLauncher();
     model = new CloudLabModel({
       api,
@@ -32,59 +33,35 @@ describe('MachineLauncherItems', () => {
       auto: false,
       standby: 'never'
     });
-    items = new MachineLauncherItems({
-      model,
-      launcher: launcher as any,
-      kernelspecs: kernelspecs as any,
-      trans
-    });
+    cards = new MachineTerminalCards({ model, launcher: launcher as any });
   });
 
   afterEach(() => {
-    items.dispose();
+    cards.dispose();
     model.dispose();
   });
 
-  it("adds a section with the machine's kernels when it is ready", async () => {
-    // Given a ready machine with two kernels the server lists
-    const specs = ['cloudlab.m-1.python3', 'cloudlab.m-1.torch'];
-    kernelspecs.setSpecs(specs);
+  it("adds only a terminal card per ready machine: JupyterLab's own sections list its kernels", async () => {
+    // Given two ready machines, each with a kernel
     api.machines = [
-      machine('m-1', 'ready', { name: 'box', kernelspecs: specs })
+      machine('m-1', 'ready', { name: 'box' }),
+      machine('m-2', 'ready', { name: 'gpu' })
     ];
 
-    // When the model loads it
+    // When the model loads them
     await model.refresh();
     await until(() => launcher.items.length === 2);
 
-    // Then each kernel has a card in the machine's section
-    expect(launcher.items.map(i => i.category)).toEqual([
-      'CloudLab · box',
-      'CloudLab · box'
-    ]);
+    // Then each has one terminal card in the "Other" section, and no kernel card
     expect(launcher.items.map(i => i.command)).toEqual([
-      'notebook:create-new',
-      'notebook:create-new'
+      CommandIDs.openTerminal,
+      CommandIDs.openTerminal
     ]);
-    expect(launcher.items.map(i => i.args?.kernelName)).toEqual(specs);
+    expect(launcher.items.map(i => i.args?.machineId)).toEqual(['m-1', 'm-2']);
+    expect(launcher.items.every(i => !i.category)).toBe(true);
   });
 
-  it('waits for the kernelspecs before adding cards', async () => {
-    // Given a ready machine whose kernelspec the server does not list yet
-    api.machines = [machine('m-1', 'ready')];
-    await model.refresh();
-    await until(() => model.loaded);
-    expect(launcher.items).toHaveLength(0);
-
-    // When the kernelspecs arrive
-    kernelspecs.setSpecs(['cloudlab.m-1.python3']);
-
-    // Then the card appears
-    expect(launcher.items).toHaveLength(1);
-  });
-
-  it('removes the section when the machine leaves ready', async () => {
-    kernelspecs.setSpecs(['cloudlab.m-1.python3']);
+  it('removes the card when the machine leaves ready', async () => {
     api.machines = [machine('m-1', 'ready')];
     await model.refresh();
     await until(() => launcher.items.length === 1);
@@ -93,17 +70,16 @@ describe('MachineLauncherItems', () => {
     api.machines = [machine('m-1', 'stopping')];
     await model.refresh();
 
-    // Then its cards are gone
+    // Then its card is gone
     await until(() => launcher.items.length === 0);
   });
 
   it('removes everything when disposed', async () => {
-    kernelspecs.setSpecs(['cloudlab.m-1.python3']);
     api.machines = [machine('m-1', 'ready')];
     await model.refresh();
     await until(() => launcher.items.length === 1);
 
-    items.dispose();
+    cards.dispose();
 
     expect(launcher.items).toHaveLength(0);
   });

@@ -98,15 +98,19 @@ describe('MachineList', () => {
     expect(row('m-2').textContent).toContain('stopped');
   });
 
-  it('shows the price and the approximate cost so far', () => {
+  it("shows the price, the meter's cost so far, and a stopped disk's cost", () => {
     render([
       machine('m-1', 'ready', {
         instance_type: 'g5.xlarge',
         gpu_label: 'A10G 24 GB',
         state_since: ago(2 * 3_600_000),
-        price_per_hour: 1.006
+        price_per_hour: 1.006,
+        spent_usd: 2.012
       }),
-      machine('m-2', 'stopped', { price_per_hour: 1.006 })
+      machine('m-2', 'stopped', {
+        price_per_hour: 1.006,
+        stopped_cost_per_month: 8
+      })
     ]);
 
     const details = (id: string) =>
@@ -114,7 +118,7 @@ describe('MachineList', () => {
     expect(details('m-1')).toBe(
       'g5.xlarge · A10G 24 GB · $1.006/h · ≈ $2.01 so far'
     );
-    expect(details('m-2')).toBe('t3.small · CPU · $1.006/h');
+    expect(details('m-2')).toBe('t3.small · CPU · $1.006/h · disk $8.00/month');
   });
 
   const buttons = (id: string) =>

@@ -161,7 +161,8 @@ describe('CloudLabModel', () => {
       mode: 'aws',
       region: 'eu-west-1',
       profile: 'work',
-      message: ''
+      message: '',
+      kernel_classes: ''
     });
     await until(
       () =>

@@ -111,24 +111,6 @@ export function priceSourceNote(
   return month ? trans.__('%1 list price', month[1]) : trans.__('list price');
 }
 
-/**
- * What the machine cost since it last started running, in USD, or null when
- * its price is unknown or it is not running. Approximate: the price times the
- * time in its current running state (boot minutes before it are not counted).
- */
-export function runningCost(machine: IMachine, now: number): number | null {
-  const price = machine.price_per_hour;
-  if (
-    typeof price !== 'number' ||
-    !Number.isFinite(price) ||
-    !RUNNING_STATES.includes(machine.state)
-  ) {
-    return null;
-  }
-  const elapsed = elapsedSince(machine.state_since, now);
-  return elapsed === null ? null : (price * Math.max(0, elapsed)) / 3_600_000;
-}
-
 /** "≈ $0.42 so far" ("≈ $0.002 so far" under ten cents), or ''. */
 export function formatCost(
   cost: number | null,
@@ -202,4 +184,68 @@ export function stateLabel(
 
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The machine's $/h while it runs (compute, EBS, IPv4), else its compute price. */
+export function formatHourly(
+  machine: IMachine,
+  trans: TranslationBundle
+): string {
+  return formatPrice(machine.hourly_cost ?? machine.price_per_hour, trans);
+}
+
+/** "≈ $0.42 so far" from the meter (EC2's times, since launch), or ''. */
+export function formatSpent(
+  machine: IMachine,
+  trans: TranslationBundle
+): string {
+  const spent = machine.spent_usd;
+  return typeof spent === 'number' ? formatCost(spent, trans) : '';
+}
+
+/** "disk $8.00/month" for a stopped machine (its EBS bills on), or ''. */
+export function formatStoppedCost(
+  machine: IMachine,
+  trans: TranslationBundle
+): string {
+  const monthly = machine.stopped_cost_per_month;
+  if (machine.state !== 'stopped' || typeof monthly !== 'number') {
+    return '';
+  }
+  return trans.__('disk $%1/month', monthly.toFixed(2));
+}
+
+/** What the status bar sums: running machines, their $/h, today's spend. */
+export interface IMeterTotals {
+  running: number;
+  perHour: number;
+  today: number;
+}
+
+export function meterTotals(machines: ReadonlyArray<IMachine>): IMeterTotals {
+  let running = 0;
+  let perHour = 0;
+  let today = 0;
+  for (const machine of machines) {
+    if (RUNNING_STATES.includes(machine.state)) {
+      running += 1;
+      perHour += machine.hourly_cost ?? machine.price_per_hour ?? 0;
+    }
+    today += machine.spent_today_usd ?? 0;
+  }
+  return { running, perHour, today };
+}
+
+/** "2 running · $2.03/h · today ≈ $4.12" */
+export function formatMeterTotals(
+  totals: IMeterTotals,
+  trans: TranslationBundle
+): string {
+  const today = totals.today.toFixed(totals.today < 0.1 ? 3 : 2);
+  return trans.__(
+    '%1 running · %2 · today ≈ $%3',
+    totals.running,
+    formatPrice(totals.perHour, trans) || trans.__('$0/h'),
+    today
+  );
 }

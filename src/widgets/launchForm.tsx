@@ -4,7 +4,8 @@ import * as React from 'react';
 
 import { ILaunchDefaults, pick } from '../defaults';
 import { DISK_TYPES, DiskType, IImage, IInstanceType } from '../tokens';
-import { imageLabel, instanceTypeLabel } from './format';
+import { instanceTypeLabel } from './format';
+import { pickerImageLabel } from './yourImages';
 
 /** What the form asks to launch. */
 export interface ILaunchFormValues {
@@ -57,7 +58,10 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
     value: t.name,
     label: instanceTypeLabel(t, trans)
   }));
-  const imageOptions = images.map(i => ({ value: i.id, label: imageLabel(i) }));
+  const imageOptions = images.map(i => ({
+    value: i.id,
+    label: pickerImageLabel(i, trans)
+  }));
   const titleOf = (options: { value: string; label: string }[], v: string) =>
     options.find(o => o.value === v)?.label ?? '';
 

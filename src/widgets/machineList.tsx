@@ -3,6 +3,7 @@ import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import {
+  IGuardChange,
   IMachine,
   IMachineConnection,
   MachineAction,
@@ -11,12 +12,15 @@ import {
 import {
   connectionLabel,
   elapsedSince,
-  formatCost,
   formatElapsed,
-  formatPrice,
-  runningCost,
+  formatHourly,
+  formatSpent,
+  formatStoppedCost,
   stateLabel
 } from './format';
+import { ACTION_BUTTONS, actionLabel, actionText } from './actionLabels';
+import { WorkspaceLine } from './workspaceLine';
+import { GuardLine } from './guardLine';
 
 export interface IMachineListProps {
   machines: ReadonlyArray<IMachine>;
@@ -26,6 +30,12 @@ export interface IMachineListProps {
   onAction: (action: MachineAction, machine: IMachine) => void;
   /** Open a terminal on a ready machine (a view action: no server state changes). */
   onTerminal?: (machine: IMachine) => void;
+  /** Open the server log of a machine whose instance runs, in a tab. */
+  onLog?: (machine: IMachine) => void;
+  /** Turn a machine's workspace mirror on or off. */
+  onMirror?: (machine: IMachine, mirror: boolean) => void;
+  /** Change a ready machine's idle limit or budget. */
+  onGuard?: (machine: IMachine, change: IGuardChange) => void;
 }
 
 /** The machines, newest state first as the server lists them. */
@@ -48,6 +58,9 @@ export function MachineList(props: IMachineListProps): JSX.Element {
           trans={trans}
           onAction={props.onAction}
           onTerminal={props.onTerminal}
+          onLog={props.onLog}
+          onMirror={props.onMirror}
+          onGuard={props.onGuard}
         />
       ))}
     </ul>
@@ -62,15 +75,20 @@ function MachineRow(props: {
   trans: TranslationBundle;
   onAction: (action: MachineAction, machine: IMachine) => void;
   onTerminal?: (machine: IMachine) => void;
+  onLog?: (machine: IMachine) => void;
+  onMirror?: (machine: IMachine, mirror: boolean) => void;
+  onGuard?: (machine: IMachine, change: IGuardChange) => void;
 }): JSX.Element {
-  const { machine, connection, now, trans, onAction, onTerminal } = props;
+  const { machine, connection, now, trans, onAction, onTerminal, onMirror } =
+    props;
   const elapsed = elapsedSince(machine.state_since, now);
   const details = [
     machine.instance_type,
     machine.gpu_label ?? '',
     machine.spot ? trans.__('spot') : '',
-    formatPrice(machine.price_per_hour, trans),
-    formatCost(runningCost(machine, now), trans)
+    formatHourly(machine, trans),
+    formatSpent(machine, trans),
+    formatStoppedCost(machine, trans)
   ].filter(Boolean);
 
   return (
@@ -106,8 +124,27 @@ function MachineRow(props: {
         </span>
       </div>
       <div className="jp-CloudLab-machineDetails">{details.join(' · ')}</div>
+      {onMirror && machine.state !== 'terminated' ? (
+        <WorkspaceLine machine={machine} trans={trans} onMirror={onMirror} />
+      ) : null}
+      {props.onGuard ? (
+        <GuardLine
+          machine={machine}
+          now={now}
+          trans={trans}
+          onGuard={props.onGuard}
+        />
+      ) : null}
       {machine.state === 'failed' && machine.message ? (
         <div className="jp-CloudLab-machineMessage">{machine.message}</div>
+      ) : null}
+      {machine.stop_reason ? (
+        <div
+          className="jp-CloudLab-machineMessage jp-CloudLab-stopReason"
+          data-testid="cloudlab-stop-reason"
+        >
+          {machine.stop_reason}
+        </div>
       ) : null}
       <div className="jp-CloudLab-machineActions">
         {onTerminal && machine.state === 'ready' ? (
@@ -118,6 +155,16 @@ function MachineRow(props: {
             onClick={() => onTerminal(machine)}
           >
             {trans.__('Terminal')}
+          </Button>
+        ) : null}
+        {props.onLog && hasServerLog(machine) ? (
+          <Button
+            small
+            data-testid="cloudlab-show-log"
+            aria-label={trans.__('Show the server log of %1', machine.name)}
+            onClick={() => props.onLog?.(machine)}
+          >
+            {trans.__('Log')}
           </Button>
         ) : null}
         {ACTION_BUTTONS.filter(({ action }) =>
@@ -137,49 +184,6 @@ function MachineRow(props: {
       </div>
     </li>
   );
-}
-
-/** The action buttons, in the order a row shows them. */
-const ACTION_BUTTONS: ReadonlyArray<{
-  action: MachineAction;
-  className?: string;
-}> = [
-  { action: 'stop' },
-  { action: 'reboot' },
-  { action: 'start' },
-  { action: 'terminate', className: 'jp-CloudLab-terminate' }
-];
-
-/** A button's text. */
-function actionText(action: MachineAction, trans: TranslationBundle): string {
-  switch (action) {
-    case 'stop':
-      return trans.__('Stop');
-    case 'reboot':
-      return trans.__('Reboot');
-    case 'start':
-      return trans.__('Start');
-    case 'terminate':
-      return trans.__('Terminate');
-  }
-}
-
-/** A button's accessible name, which names its machine. */
-function actionLabel(
-  action: MachineAction,
-  name: string,
-  trans: TranslationBundle
-): string {
-  switch (action) {
-    case 'stop':
-      return trans.__('Stop %1', name);
-    case 'reboot':
-      return trans.__('Reboot %1', name);
-    case 'start':
-      return trans.__('Start %1', name);
-    case 'terminate':
-      return trans.__('Terminate %1', name);
-  }
 }
 
 /**
@@ -240,4 +244,12 @@ function useNow(interval: number): number {
     return () => window.clearInterval(timer);
   }, [interval]);
   return now;
+}
+
+/** Whether the machine's instance runs, so its server log can be read. */
+function hasServerLog(machine: IMachine): boolean {
+  return (
+    ['connecting', 'bootstrapping', 'ready'].includes(machine.state) ||
+    (machine.state === 'failed' && machine.instance_state === 'running')
+  );
 }

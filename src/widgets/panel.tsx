@@ -13,10 +13,13 @@ import { cloudIcon } from '../icons';
 import {
   CommandIDs,
   ICloudLabModel,
+  IGuardChange,
   IMachine,
   MachineAction,
+  MachineState,
   PANEL_ID
 } from '../tokens';
+import { stateChanges } from './announcements';
 import { SandboxBanner } from './banner';
 import { errorMessage } from './format';
 import { ILaunchFormValues, LaunchForm } from './launchForm';
@@ -74,7 +77,11 @@ const ACTION_COMMANDS: Record<MachineAction, string> = {
   stop: CommandIDs.stop,
   start: CommandIDs.start,
   reboot: CommandIDs.reboot,
-  terminate: CommandIDs.terminate
+  terminate: CommandIDs.terminate,
+  retry: CommandIDs.retry,
+  resize: CommandIDs.resize,
+  image: CommandIDs.saveImage,
+  dismiss: CommandIDs.dismiss
 };
 
 function CloudLabView(props: {
@@ -85,6 +92,7 @@ function CloudLabView(props: {
 }): JSX.Element {
   const { model, commands, trans } = props;
   const [error, setError] = React.useState<string | null>(null);
+  const announcement = useStateAnnouncement(model.machines, trans);
 
   const run = async (command: string, args: any): Promise<boolean> => {
     setError(null);
@@ -101,8 +109,17 @@ function CloudLabView(props: {
     run(CommandIDs.launch, { ...values });
   const onAction = (action: MachineAction, machine: IMachine) =>
     void run(ACTION_COMMANDS[action], { id: machine.id });
+  const onMirror = (machine: IMachine, mirror: boolean) =>
+    void run(CommandIDs.setMirror, { id: machine.id, mirror });
   const onTerminal = (machine: IMachine) =>
     void run(CommandIDs.openTerminal, { machineId: machine.id });
+  const onGuard = (machine: IMachine, change: IGuardChange) =>
+    void run(
+      change.idle_minutes !== undefined && change.idle_minutes !== null
+        ? CommandIDs.setIdleLimit
+        : CommandIDs.setBudget,
+      { id: machine.id, minutes: change.idle_minutes, usd: change.budget_usd }
+    );
 
   const shownError =
     error ??
@@ -128,6 +145,15 @@ function CloudLabView(props: {
         </Button>
       </header>
       <SandboxBanner status={model.status} trans={trans} />
+      {model.status?.kernel_classes ? (
+        <div
+          className="jp-CloudLab-warning"
+          role="status"
+          data-testid="cloudlab-kernel-classes"
+        >
+          {model.status.kernel_classes}
+        </div>
+      ) : null}
       {model.status ? (
         <div className="jp-CloudLab-where">
           {model.status.mode === 'aws'
@@ -156,6 +182,13 @@ function CloudLabView(props: {
         </div>
       ) : null}
       <h3 className="jp-CloudLab-subtitle">{trans.__('Machines')}</h3>
+      <div
+        className="jp-CloudLab-announcer"
+        aria-live="polite"
+        data-testid="cloudlab-announcer"
+      >
+        {announcement}
+      </div>
       {model.loaded ? (
         <MachineList
           machines={model.machines}
@@ -163,10 +196,32 @@ function CloudLabView(props: {
           trans={trans}
           onAction={onAction}
           onTerminal={onTerminal}
+          onLog={machine => void run(CommandIDs.showLog, { id: machine.id })}
+          onMirror={onMirror}
+          onGuard={onGuard}
         />
       ) : (
         <p className="jp-CloudLab-empty">{trans.__('Loading…')}</p>
       )}
     </div>
   );
+}
+
+/** "<name> is now <state>" for the machines whose state changed (for aria-live). */
+function useStateAnnouncement(
+  machines: ReadonlyArray<IMachine>,
+  trans: TranslationBundle
+): string {
+  const seen = React.useRef<Map<string, MachineState> | null>(null);
+  const [text, setText] = React.useState('');
+  React.useEffect(() => {
+    const { changes, next } = stateChanges(seen.current, machines);
+    seen.current = next;
+    if (changes.length > 0) {
+      setText(
+        changes.map(c => trans.__('%1 is now %2', c.name, c.state)).join('. ')
+      );
+    }
+  }, [machines]);
+  return text;
 }

@@ -106,6 +106,10 @@ async def test_every_route_refuses_a_request_without_the_token(
     assert rest == _documented("m-0000dead")
     assert ("GET", "/kernelspecs/cloudlab.m-0000dead.python3/logo-64x64.png") in routes
     assert ("PATCH", "/cloudlab/api/machines/m-0000dead") in routes  # the mirror switch
+    for lifecycle in ("retry", "resize", "image", "dismiss"):
+        assert ("POST", f"/cloudlab/api/machines/m-0000dead/{lifecycle}") in routes
+    assert ("PUT", "/cloudlab/api/machines/m-0000dead/guard") in routes  # idle stop, budget
+    assert ("GET", "/cloudlab/api/machines/m-0000dead/log") in routes  # the server log tab
     # And the machine server's files and terminals, proxied (REST and the terminal's websocket)
     proxied = "/cloudlab/machines/m-0000dead/server/"
     assert ("PUT", proxied + "api/contents/a.txt") in routes

@@ -92,6 +92,11 @@ async def test_a_sandbox_server_killed_mid_launch_is_cleared_at_its_restart(
         launched = await _launch(server, "killed")
         machine = await _until_state(server, launched["id"], *BOOTSTRAPPING)
         instance_id = machine["instance_id"]
+        # (its bootstrap's session has started on the machine: the state says so a moment before)
+        deadline = time.monotonic() + READY_TIMEOUT
+        while len(_machine_processes(instance_id)) < 2:
+            assert time.monotonic() < deadline, "no session of ours on the machine"
+            await asyncio.sleep(0.02)
     finally:
         # When the server is SIGKILLed then
         os.kill(server.process.pid, signal.SIGKILL)

@@ -124,6 +124,10 @@ class Recorder:
                 Request(action, f"arn:aws:ssm:{region}::parameter{name}")
                 for name in params["Names"]
             ]
+        if action == "ec2:CreateImage":
+            return self._create_image(region, action, params)
+        if action in ("ec2:DeregisterImage", "ec2:DeleteSnapshot"):
+            return self._image_or_snapshot(region, action, params)
         instance_ids = params.get("InstanceIds") or (
             [params["InstanceId"]] if "InstanceId" in params else []
         )
@@ -188,6 +192,37 @@ class Recorder:
                 create = {**tags, "ec2:CreateAction": action.split(":")[1]}
                 requests.append(Request("ec2:CreateTags", resource, create))
         return requests
+
+    def _create_image(self, region: str, action: str, params: dict[str, Any]) -> list[Request]:
+        """On the instance (its tags), and on the new image and snapshot (request tags)."""
+        ec2 = boto(self.url, region=region)
+        reply = ec2.describe_instances(InstanceIds=[params["InstanceId"]])
+        [instance] = [i for r in reply["Reservations"] for i in r["Instances"]]
+        arn = self._arn(region, "instance", instance["InstanceId"])
+        requests = [Request(action, arn, _resource_tags(_tags(instance)))]
+        for kind in ("image", "snapshot"):
+            tags = _request_tags(params.get("TagSpecifications", []), kind)
+            resource = self._arn(region, kind, "new", account=False)
+            requests.append(Request(action, resource, tags))
+            if tags:
+                create = {**tags, "ec2:CreateAction": "CreateImage"}
+                requests.append(Request("ec2:CreateTags", resource, create))
+        return requests
+
+    def _image_or_snapshot(self, region: str, action: str, params: dict[str, Any]) -> list[Request]:
+        ec2 = boto(self.url, region=region)
+        if action == "ec2:DeregisterImage":
+            found = ec2.describe_images(ImageIds=[params["ImageId"]])["Images"]
+            kind, key = "image", "ImageId"
+        else:
+            found = ec2.describe_snapshots(SnapshotIds=[params["SnapshotId"]])["Snapshots"]
+            kind, key = "snapshot", "SnapshotId"
+        return [
+            Request(
+                action, self._arn(region, kind, r[key], account=False), _resource_tags(_tags(r))
+            )
+            for r in found
+        ]
 
     def _run_instances(self, region: str, action: str, params: dict[str, Any]) -> list[Request]:
         ec2, arn = boto(self.url, region=region), self._arn

@@ -21,6 +21,7 @@ class CountingSftp:
     def __init__(self, machine: Rig) -> None:
         self.machine = machine
         self.calls = 0
+        self.shell_calls = 0
         self.connection: asyncssh.SSHClientConnection | None = None
         self.sftp: asyncssh.SFTPClient | None = None
 
@@ -32,6 +33,13 @@ class CountingSftp:
         assert self.sftp is not None
         return self.sftp
 
+    async def shell(self) -> asyncssh.SSHClientConnection:
+        """The machines layer's ShellOpener, played: the same SSH connection, for commands."""
+        self.shell_calls += 1
+        await self()
+        assert self.connection is not None
+        return self.connection
+
     def close(self) -> None:
         if self.connection is not None:
             self.connection.close()
@@ -40,13 +48,20 @@ class CountingSftp:
 class Workspace:
     """A local server root, a machine, and a Mirror between them."""
 
-    def __init__(self, machine: Rig, local_root: Path, settings: MirrorSettings) -> None:
+    def __init__(
+        self, machine: Rig, local_root: Path, settings: MirrorSettings, shell: bool = False
+    ) -> None:
         self.machine = machine
         self.local_root = local_root
         self.sftp = CountingSftp(machine)
         self.notices: list[MirrorNotice] = []
         self.mirror = Mirror(
-            machine.instance_id, self.sftp, local_root, settings, self.notices.append
+            machine.instance_id,
+            self.sftp,
+            local_root,
+            settings,
+            self.notices.append,
+            shell=self.sftp.shell if shell else None,
         )
 
     @property
@@ -63,12 +78,14 @@ class Workspace:
 
 @asynccontextmanager
 async def workspace(
-    tmp_path: Path, settings: MirrorSettings | None = None
+    tmp_path: Path, settings: MirrorSettings | None = None, shell: bool = False
 ) -> AsyncIterator[Workspace]:
+    """A Mirror to a machine behind a real sshd; with SHELL, small files go in archives (as
+    the machines layer sets it up), else over SFTP only."""
     local_root = tmp_path / "laptop"
     local_root.mkdir()
     async with rig(tmp_path / "machine") as machine:
-        space = Workspace(machine, local_root, settings or MirrorSettings())
+        space = Workspace(machine, local_root, settings or MirrorSettings(), shell)
         try:
             yield space
         finally:

@@ -103,10 +103,16 @@ export class CloudLabHelper {
     return this.page.locator('.jp-Launcher:visible');
   }
 
-  /** The launcher cards of a machine's section ("CloudLab · <name>"). */
-  launcherCards(machineName: string): Locator {
+  /**
+   * A machine's kernel cards in one of JupyterLab's kernel sections (their
+   * display names end with " · <machine> · <type>"; Notebook by default).
+   */
+  launcherCards(
+    machineName: string,
+    category: 'Notebook' | 'Console' = 'Notebook'
+  ): Locator {
     return this.launcher.locator(
-      `.jp-LauncherCard[data-category="CloudLab · ${machineName}"]`
+      `.jp-LauncherCard[data-category="${category}"][title*=" · ${machineName} · "]`
     );
   }
 
@@ -200,6 +206,21 @@ export class CloudLabHelper {
   }
 
   /**
+   * Open the panel, launch a machine named `name` and wait until it is ready;
+   * its id (for `terminateById` in a `finally`).
+   */
+  async launchReady(
+    name: string,
+    options: ILaunchOptions = {}
+  ): Promise<string | null> {
+    await this.openPanel();
+    await this.launch(name, options);
+    const id = await this.machineId(name);
+    await this.waitForState(name, 'ready', 120_000);
+    return id;
+  }
+
+  /**
    * Wait until the machine is in `state`; fail at once (with the machine's
    * message) if it fails instead.
    */
@@ -280,5 +301,36 @@ export class CloudLabHelper {
     await this.page.request
       .delete(`cloudlab/api/machines/${encodeURIComponent(id)}`)
       .catch(() => undefined);
+  }
+}
+
+/**
+ * Screenshots for the docs, in JupyterLab's light and dark themes:
+ * `../docs/<name>-light.png` and `../docs/<name>-dark.png`.
+ */
+export async function screenshotBothThemes(
+  page: IJupyterLabPageFixture,
+  name: string,
+  clip?: { x: number; y: number; width: number; height: number }
+): Promise<void> {
+  for (const [theme, suffix] of [
+    ['JupyterLab Light', 'light'],
+    ['JupyterLab Dark', 'dark']
+  ]) {
+    await page.evaluate(async (id: string) => {
+      await (window as any).jupyterapp.commands.execute(
+        'apputils:change-theme',
+        { theme: id }
+      );
+    }, theme);
+    await page.waitForFunction(
+      (id: string) =>
+        document.body.dataset.jpThemeName === id &&
+        document.body.dataset.jpThemeLight === String(id.endsWith('Light')),
+      theme
+    );
+    // A theme change shows JupyterLab's splash while the new styles load.
+    await page.waitForSelector('#jupyterlab-splash', { state: 'detached' });
+    await page.screenshot({ path: `../docs/${name}-${suffix}.png`, clip });
   }
 }

@@ -17,10 +17,7 @@ test.describe("the machine's files and terminal (sandbox)", () => {
 
     try {
       // Given a ready sandbox machine
-      await cloudlab.openPanel();
-      await cloudlab.launch(NAME);
-      machineId = await cloudlab.machineId(NAME);
-      await cloudlab.waitForState(NAME, 'ready', 120_000);
+      machineId = await cloudlab.launchReady(NAME);
       await cloudlab.waitForConnection(NAME, 'up');
 
       // When its files browser is opened from the left bar

@@ -45,10 +45,7 @@ test.describe('workspace mirror (sandbox)', () => {
         `${folder}/data/train.csv`
       );
       // And a ready machine
-      await cloudlab.openPanel();
-      await cloudlab.launch(NAME);
-      machineId = await cloudlab.machineId(NAME);
-      await cloudlab.waitForState(NAME, 'ready', 120_000);
+      machineId = await cloudlab.launchReady(NAME);
 
       // When the notebook runs on the machine's kernel
       await openNotebook(page, `${folder}/analysis.ipynb`);

@@ -1,0 +1,85 @@
+import { Notification } from '@jupyterlab/apputils';
+import { TranslationBundle } from '@jupyterlab/translation';
+import { CommandRegistry } from '@lumino/commands';
+import { IDisposable } from '@lumino/disposable';
+
+import { clockTime, keepAliveUntil } from './guardText';
+import { CommandIDs, ICloudLabModel } from './tokens';
+
+/**
+ * A notification when a machine's guard warns that it stops within 5
+ * minutes (`machine.idle.warning`, read from machine events through the
+ * model), with "Keep running until HH:MM" and "Stop when this cell
+ * finishes"; dismissed once the warning is gone.
+ */
+export class GuardNotices implements IDisposable {
+  constructor(
+    private readonly _model: ICloudLabModel,
+    private readonly _commands: CommandRegistry,
+    private readonly _trans: TranslationBundle,
+    private readonly _now: () => number = Date.now
+  ) {
+    _model.changed.connect(this._onChanged, this);
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    this._model.changed.disconnect(this._onChanged, this);
+  }
+
+  private _onChanged(): void {
+    const warned = new Set<string>();
+    for (const machine of this._model.machines) {
+      const warning = machine.state === 'ready' ? machine.idle?.warning : null;
+      if (!warning) {
+        continue;
+      }
+      warned.add(machine.id);
+      const shown = this._shown.get(machine.id);
+      if (shown?.warning === warning) {
+        continue;
+      }
+      if (shown) {
+        Notification.dismiss(shown.id);
+      }
+      const until = keepAliveUntil(this._now());
+      const id = Notification.warning(`${machine.name}: ${warning}`, {
+        autoClose: false,
+        actions: [
+          {
+            label: this._trans.__('Keep running until %1', clockTime(until)),
+            callback: () =>
+              void this._commands.execute(CommandIDs.keepAlive, {
+                id: machine.id,
+                until: until.toISOString()
+              })
+          },
+          {
+            label: this._trans.__('Stop when this cell finishes'),
+            callback: () =>
+              void this._commands.execute(CommandIDs.stopAfterCell, {
+                id: machine.id
+              })
+          }
+        ]
+      });
+      this._shown.set(machine.id, { id, warning });
+    }
+    for (const [machineId, shown] of this._shown) {
+      if (!warned.has(machineId)) {
+        Notification.dismiss(shown.id);
+        this._shown.delete(machineId);
+      }
+    }
+  }
+
+  private _disposed = false;
+  private readonly _shown = new Map<string, { id: string; warning: string }>();
+}
