@@ -10,7 +10,9 @@ import { CommandIDs, ICloudLabModel } from './tokens';
  * A notification when a machine's guard warns that it stops within 5
  * minutes (`machine.idle.warning`, read from machine events through the
  * model), with "Keep running until HH:MM" and "Stop when this cell
- * finishes"; dismissed once the warning is gone.
+ * finishes"; dismissed once the warning is gone. And an error notification,
+ * once per notice, when EC2 gives a spot machine its interruption notice
+ * (`machine.idle.spot_notice`; the machine also writes it into busy cells).
  */
 export class GuardNotices implements IDisposable {
   constructor(
@@ -35,6 +37,7 @@ export class GuardNotices implements IDisposable {
   }
 
   private _onChanged(): void {
+    this._tellSpotNotices();
     const warned = new Set<string>();
     for (const machine of this._model.machines) {
       const warning = machine.state === 'ready' ? machine.idle?.warning : null;
@@ -80,6 +83,25 @@ export class GuardNotices implements IDisposable {
     }
   }
 
+  private _tellSpotNotices(): void {
+    for (const machine of this._model.machines) {
+      const notice = machine.idle?.spot_notice;
+      if (!notice || this._spotTold.get(machine.id) === notice) {
+        continue;
+      }
+      this._spotTold.set(machine.id, notice);
+      Notification.error(
+        this._trans.__(
+          '%1: AWS is reclaiming this spot machine (%2). Save your work now.',
+          machine.name,
+          notice
+        ),
+        { autoClose: false }
+      );
+    }
+  }
+
   private _disposed = false;
+  private readonly _spotTold = new Map<string, string>();
   private readonly _shown = new Map<string, { id: string; warning: string }>();
 }
