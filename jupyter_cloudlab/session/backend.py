@@ -85,9 +85,11 @@ class CloudLabBackend:
         self._options = options
         try:
             session = await open_session(options, self._hooks)
-        except Exception as error:
-            message = getattr(error, "message", None) or str(error)
-            self.startup_error = f"CloudLab could not start: {message}"
+        except CloudLabError as error:  # a sentence for the user (no credentials, no sandbox)
+            self.startup_error = f"CloudLab could not start: {error.message}"
+            log.warning("%s", self.startup_error)
+        except Exception as error:  # a bug: its traceback goes to the log
+            self.startup_error = f"CloudLab could not start: {error}"
             log.exception("CloudLab could not open a session")
         else:
             if self._stopped:  # the server stopped while this one opened
