@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from botocore import xform_name
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
 from .errors import from_aws
 
@@ -136,10 +137,33 @@ class AwsClient:
         return items
 
     async def wait(self, waiter_name: str, **kwargs: Any) -> None:
-        """Block (off the loop) on a boto3 waiter, e.g. instance_running."""
+        """Until a boto3 waiter's acceptors say done (e.g. instance_running), by its own
+        definition (operation and matchers); but only each poll runs in a thread, and the delay
+        between polls on the loop: `waiter.wait` would hold one of the few executor threads for
+        the minutes a machine takes, and a few machines starting would starve every AWS call."""
         waiter = self._client.get_waiter(waiter_name)
-        config = {"Delay": WAITER_DELAY_SECONDS, "MaxAttempts": WAITER_MAX_ATTEMPTS}
-        try:
-            await asyncio.to_thread(functools.partial(waiter.wait, WaiterConfig=config, **kwargs))
-        except Exception as error:
-            raise from_aws(error, self.service, kwargs) from error
+        method = getattr(self._client, xform_name(waiter.config.operation))
+
+        def poll() -> dict[str, Any]:
+            try:
+                response: dict[str, Any] = method(**kwargs)
+            except ClientError as error:  # waiters match on error codes too
+                return dict(error.response)
+            return response
+
+        last: Any = {}  # the last poll's response (botocore types it as an error response)
+        for _ in range(WAITER_MAX_ATTEMPTS):
+            last = await self._retrying(poll, kwargs)
+            state = next((a.state for a in waiter.config.acceptors if a.matcher_func(last)), None)
+            if state == "success":
+                return
+            if state == "failure" or (state is None and "Error" in last):
+                if last.get("Error", {}).get("Code") in THROTTLING_CODES:
+                    await asyncio.sleep(WAITER_DELAY_SECONDS)
+                    continue
+                reason = "Waiter encountered a terminal failure state"
+                error = WaiterError(name=waiter.name, reason=reason, last_response=last)
+                raise from_aws(error, self.service, kwargs)
+            await asyncio.sleep(WAITER_DELAY_SECONDS)
+        error = WaiterError(name=waiter.name, reason="Max attempts exceeded", last_response=last)
+        raise from_aws(error, self.service, kwargs)

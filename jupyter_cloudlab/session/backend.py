@@ -69,7 +69,7 @@ class CloudLabBackend:
             )
             if unchanged and current is not None:
                 return current.status
-            mode, message = choose_mode(wanted)
+            mode, message = await asyncio.to_thread(choose_mode, wanted)
             if mode == "sandbox" and current is not None and current.sandbox is not None:
                 self._options = wanted
                 self._session = current.renamed(wanted, sandbox_status(wanted, message))

@@ -3,6 +3,7 @@ its orchestrator, and reconciles with the cloud. The only place that knows how t
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,7 +74,8 @@ def sandbox_status(options: SessionOptions, message: str) -> Status:
 
 async def open_session(options: SessionOptions, hooks: ServerHooks) -> AccountSession:
     """A new session for `options`; a failure leaves nothing running behind."""
-    mode, message = choose_mode(options)
+    # boto3's credential chain may probe the instance metadata service (seconds): off the loop.
+    mode, message = await asyncio.to_thread(choose_mode, options)
     sandbox: Sandbox | None = None
     orchestrator: MachineOrchestrator | None = None
     try:
@@ -84,7 +86,7 @@ async def open_session(options: SessionOptions, hooks: ServerHooks) -> AccountSe
             network: MachineNetwork = sandbox.network
             status = sandbox_status(options, message)
         else:
-            region = home_region(options.profile, options.region)
+            region = await asyncio.to_thread(home_region, options.profile, options.region)
             target = AwsTarget(region, options.profile, options.endpoint_url)
             network = Ec2Network(AwsClient(target))
             status = Status(mode=mode, region=region, profile=options.profile, message=message)
