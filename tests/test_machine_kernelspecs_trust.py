@@ -148,6 +148,7 @@ async def test_only_logos_are_served_as_inert_images(
     for path in ("evil.html", "kernel.js", "logo-32x32.png", "kernel.json", "x/evil.html"):
         reply = await get(jp_fetch, name, path)
         assert reply.code == 404, path
+        assert json.loads(reply.body)["message"], path  # a sentence, as every route answers
         assert HTML not in reply.body and b"alert" not in reply.body, path
         assert reply.headers["Content-Security-Policy"] == LOGO_CSP, path
 

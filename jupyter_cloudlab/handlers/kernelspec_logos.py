@@ -10,9 +10,14 @@ on its own (an SVG's script never runs). Anything else under such a name is 404.
 
 from __future__ import annotations
 
+from typing import Any
+
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
+
+from ..models import ErrorReply
+from .errors import error_sentence, standard_reason
 
 # The kernelspec resources of a machine's specs: the whole path, so no file under such a name
 # reaches jupyter_server's handler. Kernel names as jupyter_server matches them.
@@ -31,6 +36,16 @@ class MachineKernelspecLogoHandler(JupyterHandler):
     def content_security_policy(self) -> str:
         """For every answer of this handler, error pages included."""
         return LOGO_CSP
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """JSON {message, reason} as every CloudLab route answers (an image route has no page
+        to show); the sandboxing CSP above applies to it too."""
+        exc_info = kwargs.get("exc_info")
+        error = exc_info[1] if exc_info else None
+        self.set_status(status_code, reason=standard_reason(status_code))
+        self.set_header("Content-Type", "application/json")
+        sentence = error_sentence(error, status_code, kwargs.get("reason"))
+        self.finish(ErrorReply(message=sentence, reason=self._reason).model_dump_json())
 
     def get_login_url(self) -> str:
         """An image has no use for a login page: refuse (403) rather than redirect there."""
@@ -51,7 +66,7 @@ class MachineKernelspecLogoHandler(JupyterHandler):
         machine_logo = getattr(self.kernel_spec_manager, "machine_logo", None)
         logo = await machine_logo(kernel_name, path) if machine_logo is not None else None
         if logo is None:
-            raise web.HTTPError(404, "No such logo of a machine kernelspec")
+            raise web.HTTPError(404, reason="No such logo among this machine kernelspec's files.")
         data, content_type = logo
         self.set_header("Content-Type", content_type)
         self.set_header("Cache-Control", f"private, max-age={CACHE_SECONDS}")
