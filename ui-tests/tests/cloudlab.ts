@@ -304,15 +304,22 @@ export class CloudLabHelper {
   }
 }
 
+/** Screenshots for the docs are taken when this is set (else the tree stays clean). */
+export const SCREENSHOTS = !!process.env.CLOUDLAB_SCREENSHOTS;
+
 /**
  * Screenshots for the docs, in JupyterLab's light and dark themes:
- * `../docs/<name>-light.png` and `../docs/<name>-dark.png`.
+ * `../docs/<name>-light.png` and `../docs/<name>-dark.png` (with
+ * CLOUDLAB_SCREENSHOTS=1 only).
  */
 export async function screenshotBothThemes(
   page: IJupyterLabPageFixture,
   name: string,
   clip?: { x: number; y: number; width: number; height: number }
 ): Promise<void> {
+  if (!SCREENSHOTS) {
+    return;
+  }
   for (const [theme, suffix] of [
     ['JupyterLab Light', 'light'],
     ['JupyterLab Dark', 'dark']

@@ -1,6 +1,6 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 
-import { CloudLabHelper } from './cloudlab';
+import { CloudLabHelper, SCREENSHOTS } from './cloudlab';
 
 const NAME = 'files-box';
 const UPLOADED = 'hello-machine.txt';
@@ -70,7 +70,9 @@ test.describe("the machine's files and terminal (sandbox)", () => {
       // A picture of both for the docs: the machine's files beside its terminal
       await page.locator(`.lm-TabBar-tab[data-id="${browserId}"]`).click();
       await expect(browser).toBeVisible();
-      await page.screenshot({ path: '../docs/machine-files.png' });
+      if (SCREENSHOTS) {
+        await page.screenshot({ path: '../docs/machine-files.png' });
+      }
     } finally {
       await cloudlab.terminateById(machineId);
     }
