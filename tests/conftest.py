@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -9,6 +9,7 @@ import pytest_asyncio
 from traitlets.config import Config
 
 from jupyter_cloudlab.kernels.config import mixing_server_config
+from tests.helpers.machine_server import MachineServerProcess, start_machine_server_process
 
 pytest_plugins = [
     "pytest_jupyter.jupyter_server",
@@ -24,6 +25,15 @@ async def jp_asyncio_loop() -> AsyncIterator[asyncio.AbstractEventLoop]:
     """Run pytest-jupyter's server on the loop pytest-asyncio runs the tests on (else requests
     from an async test hang: the server's loop never runs)."""
     yield asyncio.get_running_loop()
+
+
+@pytest.fixture(scope="module")
+def remote_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MachineServerProcess]:
+    """A plain machine server in its own process, shared by a module's tests (a test module
+    that needs a fresh one per test defines its own)."""
+    server = start_machine_server_process(tmp_path_factory.mktemp("machine"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -21,18 +21,11 @@ from jupyter_cloudlab.kernels.config import attach_machine_servers
 from jupyter_cloudlab.kernels.machine_servers import MachineServer, MachineServerRegistry
 from jupyter_cloudlab.kernels.relay import browser_output
 from tests.helpers.kernel_channel import V1_PROTOCOL, open_kernel_channel
-from tests.helpers.machine_server import MachineServerProcess, start_machine_server_process
+from tests.helpers.machine_server import MachineServerProcess
 
 MACHINE_ID = "m-test"
 REMOTE_PYTHON = f"cloudlab.{MACHINE_ID}.python3"
 WHERE_AM_I = "import os; print(os.path.expanduser('~'))"
-
-
-@pytest.fixture(scope="module")
-def remote_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MachineServerProcess]:
-    server = start_machine_server_process(tmp_path_factory.mktemp("machine"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -21,19 +21,12 @@ from jupyter_cloudlab.kernels.machine_servers import MachineServer, MachineServe
 from jupyter_cloudlab.kernels.relay.own_messages import WORKSPACE_ERROR_NAME
 from tests.helpers.fake_workspace import FakeFiles
 from tests.helpers.kernel_channel import KernelChannel, open_kernel_channel, until
-from tests.helpers.machine_server import MachineServerProcess, start_machine_server_process
+from tests.helpers.machine_server import MachineServerProcess
 
 MACHINE_ID = "m-work"
 KERNEL = f"cloudlab.{MACHINE_ID}.python3"
 NOTEBOOK = "project/analysis.ipynb"
 CWD = "import os; print(os.getcwd())"
-
-
-@pytest.fixture(scope="module")
-def remote_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MachineServerProcess]:
-    server = start_machine_server_process(tmp_path_factory.mktemp("machine"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture

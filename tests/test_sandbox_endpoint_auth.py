@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import secrets
 import stat
 import urllib.error
 import urllib.request
@@ -107,7 +108,10 @@ async def test_other_credentials_are_refused_and_create_nothing(sandbox: Sandbox
     # When they call it with keys of their own, the right key id with another secret, or the
     # sandbox's own leftover keys of old
     for changes in (
-        {"aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": "x" * 40},
+        {
+            "aws_access_key_id": "AKIA" + secrets.token_hex(8).upper(),
+            "aws_secret_access_key": secrets.token_urlsafe(30),
+        },
         {"aws_secret_access_key": "guessed-secret"},
         {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"},
     ):

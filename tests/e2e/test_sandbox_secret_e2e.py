@@ -4,6 +4,7 @@ REST replies and logs, and the endpoint refuses whoever does not have it."""
 from __future__ import annotations
 
 import logging
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,8 @@ async def test_the_sandbox_secret_is_in_no_reply_or_log(
         "ec2",
         region_name=target.region,
         endpoint_url=target.endpoint_url,
-        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        aws_access_key_id="AKIA" + secrets.token_hex(8).upper(),
+        aws_secret_access_key=secrets.token_urlsafe(30),
     )
     with pytest.raises(ClientError, match="AuthFailure"):
         stranger.describe_instances()

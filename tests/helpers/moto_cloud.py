@@ -12,7 +12,9 @@ from typing import Any
 
 import asyncssh
 import boto3
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
+from moto.sts.models import sts_backends
 
 from jupyter_cloudlab.cloud.access import security_group_name
 from jupyter_cloudlab.cloud.aws_client import AwsClient, AwsTarget
@@ -27,8 +29,9 @@ CLIENT_KEY = asyncssh.generate_private_key("ssh-ed25519", comment="t")
 PUBLIC_KEY = public_key_line(CLIENT_KEY)
 COMPUTER = Computer.of(PUBLIC_KEY)
 GROUP = security_group_name(PUBLIC_KEY)
-# What this computer's launches are tagged with (moto's caller is this user id too).
-PRINCIPAL = "AKIAIOSFODNN7EXAMPLE"
+# What this computer's launches are tagged with: moto's caller user id for keys it never issued
+# (its STS default; asked here rather than spelled out).
+PRINCIPAL = sts_backends[DEFAULT_ACCOUNT_ID]["aws"].get_caller_identity("unknown", "us-east-1")[0]
 OWNER = Owner(COMPUTER, PRINCIPAL)
 
 
