@@ -59,7 +59,7 @@ export function addCommands(
           title: trans.__('Launch a %1?', request.instance_type),
           body: price
             ? trans.__(
-                'A %1 machine costs %2 per hour while it runs (its disk also while stopped).',
+                'A %1 machine costs %2 while it runs (its disk also while stopped).',
                 request.instance_type,
                 formatPrice(price, trans)
               )
@@ -86,7 +86,7 @@ export function addCommands(
     isEnabled: allows('stop'),
     execute: async args => {
       const machine = machineOf(args);
-      const kernels = model.connection(machine.id)?.kernels.length ?? 0;
+      const kernels = await model.kernelCount(machine.id);
       if (kernels > 0) {
         const result = await showDialog({
           title: trans.__('Stop %1?', machine.name),

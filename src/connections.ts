@@ -65,6 +65,20 @@ export class MachineConnections {
     return replies.some(Boolean) || changed;
   }
 
+  /**
+   * Ask the server for one machine's tunnel now (its kernels may have changed
+   * since the last reload); true when anything changed. A failed fetch keeps
+   * what was known.
+   */
+  async fetch(id: string): Promise<boolean> {
+    try {
+      const reply = Private.parse(await this._fetch(id));
+      return reply ? this._set(reply) : false;
+    } catch {
+      return false;
+    }
+  }
+
   private _set(connection: IMachineConnection): boolean {
     const id = connection.machine_id;
     this._stamps.set(id, this._stamp(id) + 1);

@@ -16,6 +16,7 @@ import { IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
 
 import { machineDriveName, machineServerSettings } from './machineServer';
+import { ReadyMachineFollower } from './readyMachines';
 import { ICloudLabModel, IMachine } from './tokens';
 
 /** Rank in the left area: just after the CloudLab panel (850). */
@@ -43,13 +44,15 @@ export class MachineDrives implements IDisposable {
     this._factory = options.factory;
     this._translator = options.translator;
     this._trans = options.trans;
-    this._model.readyMachinesChanged.connect(this._sync, this);
-    this._model.changed.connect(this._sync, this);
-    this._sync();
+    this._browsers = new ReadyMachineFollower({
+      model: this._model,
+      create: machine => this._createBrowser(machine),
+      onLeave: machineId => this._tellClosed(machineId)
+    });
   }
 
   get isDisposed(): boolean {
-    return this._isDisposed;
+    return this._browsers.isDisposed;
   }
 
   /** The drive name of a machine seen ready at least once. */
@@ -68,41 +71,19 @@ export class MachineDrives implements IDisposable {
   }
 
   dispose(): void {
-    if (this._isDisposed) {
-      return;
-    }
-    this._isDisposed = true;
-    this._model.readyMachinesChanged.disconnect(this._sync, this);
-    this._model.changed.disconnect(this._sync, this);
-    this._browsers.forEach(browser => browser.dispose());
-    this._browsers.clear();
+    this._browsers.dispose();
   }
 
-  private _sync(): void {
-    if (this._isDisposed) {
-      return;
-    }
-    const ready = new Map(this._model.readyMachines.map(m => [m.id, m]));
-    for (const [id, browser] of [...this._browsers]) {
-      if (!ready.has(id)) {
-        this._browsers.delete(id);
-        browser.dispose();
-        const machine = this._model.findMachine(id);
-        Notification.info(
-          this._trans.__(
-            'The machine "%1" is %2: its files browser was closed. It comes back when the machine is ready.',
-            machine?.name ?? id,
-            machine?.state ?? this._trans.__('gone')
-          ),
-          { autoClose: 5000 }
-        );
-      }
-    }
-    for (const machine of ready.values()) {
-      if (!this._browsers.has(machine.id)) {
-        this._browsers.set(machine.id, this._createBrowser(machine));
-      }
-    }
+  private _tellClosed(machineId: string): void {
+    const machine = this._model.findMachine(machineId);
+    Notification.info(
+      this._trans.__(
+        'The machine "%1" is %2: its files browser was closed. It comes back when the machine is ready.',
+        machine?.name ?? machineId,
+        machine?.state ?? this._trans.__('gone')
+      ),
+      { autoClose: 5000 }
+    );
   }
 
   private _drive(machine: IMachine): Drive {
@@ -173,8 +154,7 @@ export class MachineDrives implements IDisposable {
   private _translator: ITranslator;
   private _trans: TranslationBundle;
   private _drives = new Map<string, Drive>();
-  private _browsers = new Map<string, FileBrowser>();
-  private _isDisposed = false;
+  private _browsers: ReadyMachineFollower<FileBrowser>;
 }
 
 export namespace MachineDrives {

@@ -1,9 +1,9 @@
 import { Notification } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { CommandRegistry } from '@lumino/commands';
-import { IDisposable } from '@lumino/disposable';
 
 import { clockTime, keepAliveUntil } from './guardText';
+import { KeyedNotifications, Notices } from './notices';
 import { CommandIDs, ICloudLabModel } from './tokens';
 
 /**
@@ -14,26 +14,15 @@ import { CommandIDs, ICloudLabModel } from './tokens';
  * once per notice, when EC2 gives a spot machine its interruption notice
  * (`machine.idle.spot_notice`; the machine also writes it into busy cells).
  */
-export class GuardNotices implements IDisposable {
+export class GuardNotices extends Notices {
   constructor(
     private readonly _model: ICloudLabModel,
     private readonly _commands: CommandRegistry,
     private readonly _trans: TranslationBundle,
     private readonly _now: () => number = Date.now
   ) {
+    super();
     _model.changed.connect(this._onChanged, this);
-  }
-
-  get isDisposed(): boolean {
-    return this._disposed;
-  }
-
-  dispose(): void {
-    if (this._disposed) {
-      return;
-    }
-    this._disposed = true;
-    this._model.changed.disconnect(this._onChanged, this);
   }
 
   private _onChanged(): void {
@@ -45,15 +34,14 @@ export class GuardNotices implements IDisposable {
         continue;
       }
       warned.add(machine.id);
-      const shown = this._shown.get(machine.id);
-      if (shown?.warning === warning) {
+      const message = `${machine.name}: ${warning}`;
+      if (this._warnings.message(machine.id) === message) {
         continue;
       }
-      if (shown) {
-        Notification.dismiss(shown.id);
-      }
+      // A new warning is a new notification, with a fresh "until" time.
+      this._warnings.dismiss(machine.id);
       const until = keepAliveUntil(this._now());
-      const id = Notification.warning(`${machine.name}: ${warning}`, {
+      this._warnings.show(machine.id, message, 'warning', {
         autoClose: false,
         actions: [
           {
@@ -73,12 +61,10 @@ export class GuardNotices implements IDisposable {
           }
         ]
       });
-      this._shown.set(machine.id, { id, warning });
     }
-    for (const [machineId, shown] of this._shown) {
+    for (const machineId of this._warnings.keys()) {
       if (!warned.has(machineId)) {
-        Notification.dismiss(shown.id);
-        this._shown.delete(machineId);
+        this._warnings.dismiss(machineId);
       }
     }
   }
@@ -101,7 +87,6 @@ export class GuardNotices implements IDisposable {
     }
   }
 
-  private _disposed = false;
   private readonly _spotTold = new Map<string, string>();
-  private readonly _shown = new Map<string, { id: string; warning: string }>();
+  private readonly _warnings = new KeyedNotifications();
 }

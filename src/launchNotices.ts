@@ -1,9 +1,9 @@
 import { Notification } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { CommandRegistry } from '@lumino/commands';
-import { IDisposable } from '@lumino/disposable';
 
 import { defaultKernel, LAUNCH_PHASES, launchNotice } from './launchText';
+import { KeyedNotifications, NoticeOptions, Notices } from './notices';
 import { ICloudLabModel, IMachine } from './tokens';
 
 const NOTEBOOK_CREATE = 'notebook:create-new';
@@ -16,25 +16,14 @@ const SUCCESS_CLOSE_MS = 10_000;
  * (from the panel, the palette or a notification), a load or settings error,
  * and a ready machine's tunnel lost and back.
  */
-export class LaunchNotices implements IDisposable {
+export class LaunchNotices extends Notices {
   constructor(options: LaunchNotices.IOptions) {
+    super();
     this._model = options.model;
     this._commands = options.commands;
     this._trans = options.trans;
     this._model.changed.connect(this._onChanged, this);
     this._commands.commandExecuted.connect(this._onExecuted, this);
-  }
-
-  get isDisposed(): boolean {
-    return this._disposed;
-  }
-
-  dispose(): void {
-    if (!this._disposed) {
-      this._disposed = true;
-      this._model.changed.disconnect(this._onChanged, this);
-      this._commands.commandExecuted.disconnect(this._onExecuted, this);
-    }
   }
 
   private _onExecuted(
@@ -74,34 +63,26 @@ export class LaunchNotices implements IDisposable {
   }
 
   private _noticeLaunch(machine: IMachine, firstLook: boolean): void {
-    const id = this._launches.get(machine.id);
     const notice = launchNotice(machine, this._trans);
     const launching = LAUNCH_PHASES.includes(machine.state);
-    if (id === undefined) {
+    if (!this._launches.has(machine.id)) {
       // Only launches seen under way: a page opened on ready machines is quiet.
       if (launching && notice && !(firstLook && machine.state === 'ready')) {
-        this._launches.set(
-          machine.id,
-          Notification.emit(notice.message, notice.type, { autoClose: false })
-        );
-        this._shown.set(machine.id, notice.message);
+        this._launches.show(machine.id, notice.message, notice.type, {
+          autoClose: false
+        });
       }
       return;
     }
     if (!notice) {
-      Notification.dismiss(id); // stopped or terminated meanwhile
-      this._launches.delete(machine.id);
+      this._launches.dismiss(machine.id); // stopped or terminated meanwhile
       return;
     }
-    if (this._shown.get(machine.id) === notice.message) {
+    if (this._launches.message(machine.id) === notice.message) {
       return;
     }
-    this._shown.set(machine.id, notice.message);
     const kernelName = defaultKernel(machine);
-    Notification.update({
-      id,
-      message: notice.message,
-      type: notice.type,
+    const options: NoticeOptions = {
       autoClose: notice.type === 'success' ? SUCCESS_CLOSE_MS : false,
       actions:
         notice.type === 'success' && kernelName
@@ -118,9 +99,12 @@ export class LaunchNotices implements IDisposable {
               }
             ]
           : []
-    });
-    if (notice.type !== 'in-progress') {
-      this._launches.delete(machine.id);
+    };
+    if (notice.type === 'in-progress') {
+      this._launches.show(machine.id, notice.message, notice.type, options);
+    } else {
+      // Ready or failed: the last word on this launch.
+      this._launches.finish(machine.id, notice.message, notice.type, options);
     }
   }
 
@@ -132,38 +116,35 @@ export class LaunchNotices implements IDisposable {
     const before = this._tunnels.get(machine.id);
     this._tunnels.set(machine.id, tunnel);
     if (before === 'up' && tunnel === 'down') {
-      this._lost.set(
+      this._lost.show(
         machine.id,
-        Notification.warning(
-          this._trans.__(
-            'The link to %1 dropped; reconnecting. Its kernels keep running.',
-            machine.name
-          ),
-          { autoClose: false }
-        )
+        this._trans.__(
+          'The link to %1 dropped; reconnecting. Its kernels keep running.',
+          machine.name
+        ),
+        'warning',
+        { autoClose: false }
       );
     } else if (tunnel === 'up' && this._lost.has(machine.id)) {
-      Notification.update({
-        id: this._lost.get(machine.id)!,
-        message: this._trans.__('The link to %1 is back.', machine.name),
-        type: 'success',
-        autoClose: SUCCESS_CLOSE_MS
-      });
-      this._lost.delete(machine.id);
+      this._lost.finish(
+        machine.id,
+        this._trans.__('The link to %1 is back.', machine.name),
+        'success',
+        { autoClose: SUCCESS_CLOSE_MS }
+      );
     }
   }
 
   private _model: ICloudLabModel;
   private _commands: CommandRegistry;
   private _trans: TranslationBundle;
-  private _disposed = false;
   private _looked = false;
   private _loadError: string | null = null;
-  /** machine id -> its launch notification's id, while under way. */
-  private _launches = new Map<string, string>();
-  private _shown = new Map<string, string>();
+  /** Per machine: its launch's notification, while under way. */
+  private _launches = new KeyedNotifications();
   private _tunnels = new Map<string, string | undefined>();
-  private _lost = new Map<string, string>();
+  /** Per machine: its "link dropped" notification, until the link is back. */
+  private _lost = new KeyedNotifications();
 }
 
 export namespace LaunchNotices {

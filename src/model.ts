@@ -125,6 +125,13 @@ export class CloudLabModel implements ICloudLabModel {
     return this._connections.get(id);
   }
 
+  async kernelCount(id: string): Promise<number> {
+    if (await this._connections.fetch(id)) {
+      this._changed.emit();
+    }
+    return this.connection(id)?.kernels.length ?? 0;
+  }
+
   /** Reload the machines now; resolves after the reload. */
   async refresh(): Promise<void> {
     await this._poll.refresh();
@@ -257,12 +264,6 @@ export class CloudLabModel implements ICloudLabModel {
   /** The machine an action returned, put into the list (then a reload). */
   private async _apply(reply: Promise<IMachine>): Promise<IMachine> {
     const machine = await reply;
-    this._upsert(machine);
-    return machine;
-  }
-
-  /** Put a machine returned by an action into the list, then reload. */
-  private _upsert(machine: IMachine): void {
     const machines = this._machines.filter(m => m.id !== machine.id);
     const index = this._machines.findIndex(m => m.id === machine.id);
     machines.splice(index < 0 ? machines.length : index, 0, machine);
@@ -270,6 +271,7 @@ export class CloudLabModel implements ICloudLabModel {
     this._applied = ++this._requested;
     void this._setMachines(machines);
     void this._poll.refresh();
+    return machine;
   }
 
   private async _setMachines(machines: IMachine[]): Promise<void> {

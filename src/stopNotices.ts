@@ -1,7 +1,7 @@
 import { Notification } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { IDisposable } from '@lumino/disposable';
 
+import { Notices } from './notices';
 import { newStopNotices } from './stopReasons';
 import { ICloudLabModel } from './tokens';
 
@@ -10,23 +10,13 @@ import { ICloudLabModel } from './tokens';
  * terminated by something other than our buttons (its idle limit, its budget,
  * a spot interruption, the AWS console) while JupyterLab is open.
  */
-export class StopNotices implements IDisposable {
+export class StopNotices extends Notices {
   constructor(
     private readonly _model: ICloudLabModel,
     private readonly _trans: TranslationBundle
   ) {
+    super();
     _model.changed.connect(this._onChanged, this);
-  }
-
-  get isDisposed(): boolean {
-    return this._disposed;
-  }
-
-  dispose(): void {
-    if (!this._disposed) {
-      this._disposed = true;
-      this._model.changed.disconnect(this._onChanged, this);
-    }
   }
 
   private _onChanged(): void {
@@ -45,7 +35,6 @@ export class StopNotices implements IDisposable {
     }
   }
 
-  private _disposed = false;
   private _looked = false;
   private _seen = new Map<string, string | null>();
 }

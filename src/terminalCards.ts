@@ -1,6 +1,7 @@
 import { ILauncher } from '@jupyterlab/launcher';
 import { IDisposable } from '@lumino/disposable';
 
+import { ReadyMachineFollower } from './readyMachines';
 import { CommandIDs, ICloudLabModel } from './tokens';
 
 /**
@@ -22,56 +23,28 @@ const TERMINAL_RANK = 1;
  */
 export class MachineTerminalCards implements IDisposable {
   constructor(options: MachineTerminalCards.IOptions) {
-    this._model = options.model;
-    this._launcher = options.launcher;
-    this._model.readyMachinesChanged.connect(this._sync, this);
-    this._model.changed.connect(this._sync, this);
-    this._sync();
+    this._cards = new ReadyMachineFollower({
+      model: options.model,
+      create: machine =>
+        options.launcher.add({
+          command: CommandIDs.openTerminal,
+          args: { isLauncher: true, machineId: machine.id },
+          rank: TERMINAL_RANK
+        }),
+      // A renamed machine's card is added again, under its new label.
+      remakeOnChangeOf: machine => machine.name
+    });
   }
 
   get isDisposed(): boolean {
-    return this._isDisposed;
+    return this._cards.isDisposed;
   }
 
   dispose(): void {
-    if (this._isDisposed) {
-      return;
-    }
-    this._isDisposed = true;
-    this._model.readyMachinesChanged.disconnect(this._sync, this);
-    this._model.changed.disconnect(this._sync, this);
-    this._cards.forEach(card => card.item.dispose());
-    this._cards.clear();
+    this._cards.dispose();
   }
 
-  private _sync(): void {
-    if (this._isDisposed) {
-      return;
-    }
-    const ready = new Map(this._model.readyMachines.map(m => [m.id, m]));
-    for (const [id, card] of [...this._cards]) {
-      if (ready.get(id)?.name !== card.name) {
-        card.item.dispose();
-        this._cards.delete(id);
-      }
-    }
-    for (const machine of ready.values()) {
-      if (this._cards.has(machine.id)) {
-        continue;
-      }
-      const item = this._launcher.add({
-        command: CommandIDs.openTerminal,
-        args: { isLauncher: true, machineId: machine.id },
-        rank: TERMINAL_RANK
-      });
-      this._cards.set(machine.id, { name: machine.name, item });
-    }
-  }
-
-  private _model: ICloudLabModel;
-  private _launcher: ILauncher;
-  private _cards = new Map<string, { name: string; item: IDisposable }>();
-  private _isDisposed = false;
+  private _cards: ReadyMachineFollower<IDisposable>;
 }
 
 export namespace MachineTerminalCards {

@@ -192,6 +192,11 @@ export interface ICloudLabModel extends IDisposable {
   findMachine(id: string): IMachine | undefined;
   /** The tunnel of a machine, when known (ready machines, or from events). */
   connection(id: string): IMachineConnection | undefined;
+  /**
+   * How many kernels run on the machine, asked of the server now (a kernel
+   * started since the last reload counts); what is known if it cannot answer.
+   */
+  kernelCount(id: string): Promise<number>;
   refresh(): Promise<void>;
   /** Use this AWS profile and region (from the settings); the catalog reloads. */
   chooseAccount(choice: IAccountChoice): Promise<void>;

@@ -1,7 +1,8 @@
 import { Notification } from '@jupyterlab/apputils';
 import { Event } from '@jupyterlab/services';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { IDisposable } from '@lumino/disposable';
+
+import { KeyedNotifications, Notices } from './notices';
 
 /** The jupyter_events schema id of the workspace mirror's notices. */
 export const WORKSPACE_EVENT_SCHEMA_ID =
@@ -23,24 +24,13 @@ interface IWorkspaceNotice {
  * files changed on both sides, files the size limit left out, and failed transfers (their
  * messages name the files).
  */
-export class WorkspaceNotices implements IDisposable {
+export class WorkspaceNotices extends Notices {
   constructor(
-    private readonly _events: Event.IManager,
+    events: Event.IManager,
     private readonly _trans: TranslationBundle
   ) {
-    _events.stream.connect(this._onEvent, this);
-  }
-
-  get isDisposed(): boolean {
-    return this._disposed;
-  }
-
-  dispose(): void {
-    if (this._disposed) {
-      return;
-    }
-    this._disposed = true;
-    this._events.stream.disconnect(this._onEvent, this);
+    super();
+    events.stream.connect(this._onEvent, this);
   }
 
   private _onEvent(_: Event.IManager, emission: Event.Emission): void {
@@ -49,42 +39,24 @@ export class WorkspaceNotices implements IDisposable {
     }
     const notice = emission as unknown as IWorkspaceNotice;
     const key = `${notice.machine_id}:${notice.folder ?? ''}`;
-    const progressId = this._progress.get(key);
     switch (notice.kind) {
       case 'progress': {
         const total = notice.total_bytes ?? 0;
         const progress =
           total > 0 ? (notice.done_bytes ?? 0) / total : undefined;
-        if (progressId === undefined) {
-          const id = Notification.emit(notice.message, 'in-progress', {
-            autoClose: false,
-            progress
-          });
-          this._progress.set(key, id);
-        } else {
-          Notification.update({
-            id: progressId,
-            message: notice.message,
-            type: 'in-progress',
-            autoClose: false,
-            progress
-          });
-        }
+        this._transfers.show(key, notice.message, 'in-progress', {
+          autoClose: false,
+          progress
+        });
         return;
       }
       case 'done':
-        if (progressId !== undefined) {
-          this._progress.delete(key);
-          Notification.update({
-            id: progressId,
-            message: notice.message,
-            type: 'success',
-            autoClose: 3000
-          });
-        }
+        this._transfers.finish(key, notice.message, 'success', {
+          autoClose: 3000
+        });
         return;
       case 'failed':
-        this._closeProgress(key);
+        this._transfers.dismiss(key);
         Notification.error(this._trans.__('Workspace: %1', notice.message), {
           autoClose: false
         });
@@ -97,14 +69,6 @@ export class WorkspaceNotices implements IDisposable {
     }
   }
 
-  private _closeProgress(key: string): void {
-    const id = this._progress.get(key);
-    if (id !== undefined) {
-      this._progress.delete(key);
-      Notification.dismiss(id);
-    }
-  }
-
-  private _disposed = false;
-  private readonly _progress = new Map<string, string>();
+  /** Per machine and folder: the transfer under way's notification. */
+  private readonly _transfers = new KeyedNotifications();
 }

@@ -1,4 +1,4 @@
-"""What every CloudLab handler shares: auth resource, the account session, error replies."""
+"""What every CloudLab REST handler shares: auth resource, the account session, error replies."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from pydantic import BaseModel, ValidationError
 from tornado import web
 
 from ..machines.orchestrator import MachineOrchestrator
-from ..models import ErrorReply
 from ..session.account_session import AccountSession
 from ..session.backend import CloudLabBackend
-from .errors import error_sentence, http_error, standard_reason
+from .errors import JsonErrors
 
 AUTH_RESOURCE = "cloudlab"
 
@@ -25,7 +24,10 @@ def _validation_message(error: ValidationError) -> str:
     return "Invalid request: " + "; ".join(parts) + "."
 
 
-class CloudLabHandler(APIHandler):
+class CloudLabHandler(JsonErrors, APIHandler):
+    """Errors answer as JSON {message, reason} (JsonErrors: a CloudLabError raised below gets
+    its status there, so handlers need no try/except of their own)."""
+
     auth_resource = AUTH_RESOURCE
 
     @property
@@ -50,33 +52,9 @@ class CloudLabHandler(APIHandler):
         self.set_status(status)
         self.finish(body.model_dump_json())
 
-    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        """A domain error is an answer, not a crash: one warning line, no traceback."""
-        mapped = http_error(value)
-        if mapped is None:
-            super().log_exception(typ, value, tb)
-            return
-        self.log.warning("%d %s: %s", mapped.status_code, self._request_summary(), mapped.reason)
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """JSON {message, reason}: the message is the plain sentence, intact whatever its
-        characters, never a traceback; the status line carries the standard ASCII reason.
-
-        User errors (CloudLabError) raised below get their status here (handlers/errors.py), so
-        handlers need no try/except of their own.
-        """
-        exc_info = kwargs.get("exc_info")
-        error = exc_info[1] if exc_info else None
-        mapped = http_error(error)
-        if mapped is not None:
-            error, status_code = mapped, mapped.status_code
-        self.set_status(status_code, reason=standard_reason(status_code))
+    def set_error_headers(self, status_code: int) -> None:
         if status_code == 405:  # RFC 9110: a 405 says which methods the resource has
             self.set_header("Allow", ", ".join(self.allowed_methods()))
-        self.set_header("Content-Type", "application/json")
-        sentence = error_sentence(error, status_code, kwargs.get("reason"))
-        reply = ErrorReply(message=sentence, reason=self._reason)
-        self.finish(reply.model_dump_json())
 
     @classmethod
     def allowed_methods(cls) -> list[str]:

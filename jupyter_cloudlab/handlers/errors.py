@@ -1,11 +1,16 @@
 """The one map from the kinds of user errors to HTTP statuses (the CLI has its own, to exit codes),
-and what an error reply says: its sentence in the body, the standard reason on the status line."""
+and what an error reply says: its sentence in the body, the standard reason on the status line;
+`JsonErrors` writes it for every CloudLab handler (REST, the logo route, the terminal socket)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from jupyter_server.base.handlers import JupyterHandler
 from tornado import httputil, web
 
 from ..errors import CloudLabError, ErrorKind
+from ..models import ErrorReply
 
 HTTP_STATUS: dict[ErrorKind, int] = {
     ErrorKind.invalid: 400,
@@ -45,3 +50,36 @@ def error_sentence(error: BaseException | None, status: int, reason: str | None 
     if error is not None:
         return UNEXPECTED
     return reason or standard_reason(status)
+
+
+class JsonErrors(JupyterHandler):
+    """Error replies as JSON {message, reason} (jupyter_server's own error page is HTML), for a
+    handler that derives from this class where it would from JupyterHandler (before APIHandler):
+    the message is the plain sentence, intact whatever its characters, never a traceback; the
+    status line carries the standard ASCII reason.
+
+    User errors (CloudLabError) raised below get their status here, so handlers need no
+    try/except of their own, and are logged as one warning line: an answer, not a crash.
+    """
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        mapped = http_error(value)
+        if mapped is None:
+            super().log_exception(typ, value, tb)
+            return
+        self.log.warning("%d %s: %s", mapped.status_code, self._request_summary(), mapped.reason)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        error = exc_info[1] if exc_info else None
+        mapped = http_error(error)
+        if mapped is not None:
+            error, status_code = mapped, mapped.status_code
+        self.set_status(status_code, reason=standard_reason(status_code))
+        self.set_error_headers(status_code)
+        self.set_header("Content-Type", "application/json")
+        sentence = error_sentence(error, status_code, kwargs.get("reason"))
+        self.finish(ErrorReply(message=sentence, reason=self._reason).model_dump_json())
+
+    def set_error_headers(self, status_code: int) -> None:
+        """Headers a handler adds to its error replies (none here)."""

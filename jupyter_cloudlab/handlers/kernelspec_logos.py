@@ -10,14 +10,10 @@ on its own (an SVG's script never runs). Anything else under such a name is 404.
 
 from __future__ import annotations
 
-from typing import Any
-
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
-from ..models import ErrorReply
-from .errors import error_sentence, standard_reason
+from .errors import JsonErrors
 
 # The kernelspec resources of a machine's specs: the whole path, so no file under such a name
 # reaches jupyter_server's handler. Kernel names as jupyter_server matches them.
@@ -27,7 +23,10 @@ LOGO_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
 CACHE_SECONDS = 24 * 60 * 60
 
 
-class MachineKernelspecLogoHandler(JupyterHandler):
+class MachineKernelspecLogoHandler(JsonErrors):
+    """Errors answer as JSON {message, reason}, as every CloudLab route (an image route has no
+    page to show); the sandboxing CSP below applies to them too."""
+
     # The same permission as jupyter_server's kernelspec resources: reading kernelspecs.
     auth_resource = "kernelspecs"
     SUPPORTED_METHODS = ("GET", "HEAD")
@@ -36,16 +35,6 @@ class MachineKernelspecLogoHandler(JupyterHandler):
     def content_security_policy(self) -> str:
         """For every answer of this handler, error pages included."""
         return LOGO_CSP
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """JSON {message, reason} as every CloudLab route answers (an image route has no page
-        to show); the sandboxing CSP above applies to it too."""
-        exc_info = kwargs.get("exc_info")
-        error = exc_info[1] if exc_info else None
-        self.set_status(status_code, reason=standard_reason(status_code))
-        self.set_header("Content-Type", "application/json")
-        sentence = error_sentence(error, status_code, kwargs.get("reason"))
-        self.finish(ErrorReply(message=sentence, reason=self._reason).model_dump_json())
 
     def get_login_url(self) -> str:
         """An image has no use for a login page: refuse (403) rather than redirect there."""

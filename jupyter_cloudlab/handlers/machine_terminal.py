@@ -5,7 +5,8 @@ Messages pass unchanged both ways. When the link to the machine drops, the termi
 its own words (a line of output), then the browser's socket is closed with code 1011:
 JupyterLab's TerminalConnection reconnects by itself (backoff, up to 7 tries), and terminado on
 the machine has kept the shell and its recent output, so the same session comes back. A machine
-that is not ready answers the upgrade with a 409/503 sentence, never a hang.
+that is not ready answers the upgrade with a 409/503 sentence, never a hang: every refusal before
+the upgrade is the JSON {message, reason} of every CloudLab route (JsonErrors).
 """
 
 from __future__ import annotations
@@ -17,16 +18,14 @@ from typing import Any
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
-from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.websocket import WebSocketClientConnection, WebSocketHandler
 
-from ..errors import CloudLabError
 from ..kernels.relay.terminal import open_terminal_socket
 from ..kernels.server_client import MachineServerError
 from ..session.backend import CloudLabBackend
-from .errors import http_error
+from .errors import JsonErrors
 from .machine_proxy import SERVER, TERMINAL_NAME
 from .machine_reach import reachable_machine_server
 
@@ -35,7 +34,7 @@ LINK_LOST = 1011
 LINK_LOST_REASON = "The link to the machine dropped; reconnecting."
 
 
-class MachineTerminalSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
+class MachineTerminalSocketHandler(WebSocketMixin, WebSocketHandler, JsonErrors):
     auth_resource = "terminals"
     _upstream: WebSocketClientConnection | None = None
     _pump: asyncio.Task[None] | None = None
@@ -48,21 +47,24 @@ class MachineTerminalSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHand
         ):
             raise web.HTTPError(403)
         backend: CloudLabBackend = self.settings["cloudlab_backend"]
-        try:
-            machine_server = await reachable_machine_server(backend, machine_id)
-        except CloudLabError as e:
-            raise _as_http(e) from None
+        machine_server = await reachable_machine_server(backend, machine_id)  # or 404/409/503
         self._machine_name = machine_server.machine_name
         try:
             # Before the upgrade, so a missing terminal is a 404 JupyterLab shows, not an open
             # socket that says nothing.
             self._upstream = await open_terminal_socket(machine_server, terminal_name)
         except MachineServerError as e:
-            status = 404 if e.status_code == 404 else 503
+            machine = machine_server.machine_name
+            if e.status_code == 404:
+                raise web.HTTPError(
+                    404,
+                    reason=f"There is no terminal '{terminal_name}' on '{machine}' (its shell "
+                    "ended or the machine restarted): open a new terminal.",
+                ) from None
             raise web.HTTPError(
-                status,
-                reason=f"The terminal on '{machine_server.machine_name}' is not reachable "
-                f"(HTTP {e.status_code}).",
+                503,
+                reason=f"The terminal on '{machine}' is not reachable (HTTP {e.status_code}): "
+                "try again in a moment.",
             ) from None
         await super().get(machine_id, terminal_name)
 
@@ -94,12 +96,6 @@ class MachineTerminalSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHand
             self._pump.cancel()
         if self._upstream is not None:
             self._upstream.close()  # terminado keeps the shell for the next socket
-
-
-def _as_http(error: CloudLabError) -> web.HTTPError:
-    mapped = http_error(error)
-    assert mapped is not None
-    return mapped
 
 
 ROUTES: list[tuple[str, Any]] = [

@@ -34,13 +34,13 @@ from ..models import (
     TunnelState,
 )
 from ..ssh.client_key import public_key_line
-from .adoption import adopted
 from .book import MachineBook
 from .connector import KernelspecLister, MachineConnector
 from .flow_tasks import FlowTasks
 from .lifecycle_flows import LifecycleFlows
 from .link import LinkContext
 from .meter_service import Meter
+from .reconciliation import Reconciliation
 from .store import MachineStore
 from .transitions import TRANSITIONS, check
 
@@ -71,7 +71,6 @@ class MachineOrchestrator:
         self._ec2 = context.ec2
         self._regions = RegionClients(context.ec2, regions)
         self._book = MachineBook(store, emit, meter)
-        self._forget_kernels = forget_kernels
         self._ssh_from_cidr = ssh_from_cidr
         self._detect_cidr = detect_cidr
         self._public_key = public_key_line(context.client_key)
@@ -93,6 +92,15 @@ class MachineOrchestrator:
         )
         self._lifecycle = LifecycleFlows(
             self._book, self._connector, self._cloud, self._owner_of, self._computer
+        )
+        self._reconciliation = Reconciliation(
+            self._book,
+            self._regions,
+            self._computer,
+            self._lifecycle,
+            forget_kernels,
+            connect=lambda machine_id: self._flows.run(machine_id, self._connect_flow(machine_id)),
+            finish_stop=lambda machine_id: self._flows.run(machine_id, self._stop_flow(machine_id)),
         )
 
     # ---- queries -------------------------------------------------------------------------
@@ -180,45 +188,8 @@ class MachineOrchestrator:
     # ---- lifecycle of the service --------------------------------------------------------
     async def reconcile(self) -> None:
         """Rebuild state from this computer's machines (our tags AND our key pair, see
-        `instances.find_ours`); reconnect to the running ones."""
-        last_known = self._book.cached()
-        cached = {m.instance_id: m for m in last_known if m.instance_id}
-        # A region where we know a machine stays watched, even once the settings name another.
-        regions = dict.fromkeys([*self._regions.regions, *(m.region for m in last_known)])
-        found = [
-            (region, info)
-            for region in regions
-            for info in await instances.find_ours(self._regions.get(region), self._computer)
-        ]
-        for region, info in found:
-            known = cached.get(info.instance_id)
-            machine = adopted(known, info, region, self._lifecycle.reason_at_reconcile(known, info))
-            self._book.add(machine, announce=False)
-            if info.state in ("pending", "running"):
-                self._book.set_state(machine.id, S.connecting)
-                self._flows.run(machine.id, self._connect_flow(machine.id))
-            elif info.state in ("stopping", "stopped"):
-                self._book.set_state(
-                    machine.id, S.stopping if info.state == "stopping" else S.stopped
-                )
-                if info.state == "stopping":
-                    self._flows.run(machine.id, self._stop_flow(machine.id))
-                await self._forget_kernels(machine.id)  # a stopped machine ran none of them
-        # Kernels saved for machines stopped or terminated while this server was away are gone.
-        found_ids = {info.instance_id for _, info in found}
-        for machine in last_known:
-            if machine.instance_id not in found_ids:
-                await self._forget_kernels(machine.id)
-        # ...and one terminated from outside keeps its row, with the reason, until dismissed.
-        for row in await self._lifecycle.terminated_rows(last_known, set(found_ids)):
-            self._book.add(row, announce=False)
-        self._book.persist()
-        self._lifecycle.records.ensure_polling()
-        # A key pair or group that no instance of ours uses (a server killed between making
-        # them and run_instances) is not left behind.
-        for region in regions:
-            with contextlib.suppress(CloudError):
-                await access.release_unused(self._regions.get(region), self._computer)
+        `instances.find_ours`); reconnect to the running ones (see reconciliation.py)."""
+        await self._reconciliation.run()
 
     async def close(self) -> None:
         """Detach (never stop or terminate): machines and their kernels outlive this server."""

@@ -87,6 +87,21 @@ describe('MachineList', () => {
     expect(status('m-1')?.textContent).toMatch(/^connected · 2 min [56] s$/);
   });
 
+  it('counts the kernels running on a connected machine', () => {
+    render([machine('m-1', 'ready', { state_since: ago(125_000) })], {
+      'm-1': {
+        machine_id: 'm-1',
+        tunnel: 'up',
+        since: ago(1),
+        kernels: ['k-1', 'k-2']
+      }
+    });
+
+    expect(status('m-1')?.textContent).toMatch(
+      /^connected · 2 min [56] s · 2 kernels$/
+    );
+  });
+
   it('shows the plain state while the tunnel is unknown or not ready', () => {
     render([machine('m-1', 'ready'), machine('m-2', 'stopped')], {
       'm-2': { machine_id: 'm-2', tunnel: 'down', since: ago(1), kernels: [] }

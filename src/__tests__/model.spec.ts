@@ -229,6 +229,27 @@ describe('CloudLabModel', () => {
     expect((await model.terminate('m-1')).state).toBe('terminating');
   });
 
+  it('counts the kernels of a machine as the server says now', async () => {
+    // Given a ready machine loaded while it had no kernel
+    api.machines = [machine('m-1', 'ready')];
+    api.connections['m-1'] = {
+      machine_id: 'm-1',
+      tunnel: 'up',
+      since: null,
+      kernels: []
+    };
+    await model.refresh();
+    await until(() => model.connection('m-1') !== undefined);
+    // When a kernel starts there before the next reload
+    api.connections['m-1'] = { ...api.connections['m-1'], kernels: ['k-1'] };
+    // Then the count is the server's, and the row learns it too
+    expect(await model.kernelCount('m-1')).toBe(1);
+    expect(model.connection('m-1')?.kernels).toEqual(['k-1']);
+    // And when the server cannot answer, what is known is the count
+    delete api.connections['m-1'];
+    expect(await model.kernelCount('m-1')).toBe(1);
+  });
+
   it('lets action errors reach the caller', async () => {
     await expect(model.stop('m-missing')).rejects.toThrow(
       'No machine m-missing'

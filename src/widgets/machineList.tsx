@@ -188,7 +188,8 @@ function MachineRow(props: {
 
 /**
  * A ready machine's state as its tunnel tells it: "connected · 2 h 5 min"
- * (time ready), "reconnecting… · 12 s" (time since the tunnel went down).
+ * (time ready), "reconnecting… · 12 s" (time since the tunnel went down),
+ * then its running kernels ("· 2 kernels": stopping ends them).
  */
 function ConnectionStatus(props: {
   connection: IMachineConnection;
@@ -199,6 +200,7 @@ function ConnectionStatus(props: {
 }): JSX.Element {
   const { connection, readyFor, now, trans } = props;
   const { tunnel } = connection;
+  const kernels = connection.kernels.length;
   const elapsed =
     tunnel === 'up'
       ? readyFor
@@ -214,6 +216,7 @@ function ConnectionStatus(props: {
     >
       {connectionLabel(tunnel, trans)}
       {elapsed !== null ? ` · ${formatElapsed(elapsed, trans)}` : ''}
+      {kernels > 0 ? ` · ${trans._n('%1 kernel', '%1 kernels', kernels)}` : ''}
     </span>
   );
 }

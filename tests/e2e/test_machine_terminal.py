@@ -1,5 +1,6 @@
 """A terminal on the machine through the local server's proxy: REST to create it, the websocket
-both ways (``pwd`` answers the machine's home), and a stopped machine answered at once."""
+both ways (``pwd`` answers the machine's home), and a stopped machine answered at once; a refused
+socket says why in the JSON sentence of every CloudLab route."""
 
 from __future__ import annotations
 
@@ -25,6 +26,20 @@ def _server_root(port: int, base_url: str, machine_id: str) -> str:
 async def _open_terminal(root: str, auth: dict[str, str], name: str) -> WebSocketClientConnection:
     request = HTTPRequest(f"ws://{root}terminals/websocket/{name}", headers=auth)
     return await websocket_connect(request)
+
+
+async def _refusal(root: str, auth: dict[str, str], name: str) -> tuple[int, str]:
+    """The status and JSON sentence that refuse a terminal's websocket before its upgrade."""
+    try:
+        socket = await _open_terminal(root, auth, name)
+    except HTTPClientError as e:
+        assert e.response is not None
+        assert e.response.headers["Content-Type"].startswith("application/json"), e.response
+        message = json.loads(e.response.body)["message"]
+        assert isinstance(message, str)
+        return e.code, message
+    socket.close()
+    raise AssertionError(f"the terminal {name!r} opened")
 
 
 async def _output_until(socket: WebSocketClientConnection, text: str, timeout: float = 30) -> str:
@@ -71,6 +86,11 @@ async def test_terminal_runs_pwd_on_the_machine_then_a_stopped_machine_says_so(
     # Then the machine's shell answers with the machine's home (the sandbox's, on this host)
     await _output_until(socket, str(home))
 
+    # And a terminal that does not exist on the machine is refused with a sentence naming both
+    code, message = await _refusal(root, jp_auth_header, "no-such-terminal")
+    assert code == 404
+    assert "'no-such-terminal'" in message and "'term-box'" in message, message
+
     # When the machine is stopped
     await api_json(jp_fetch, *API, "machines", machine["id"], "stop", method="POST")
 
@@ -100,12 +120,11 @@ async def test_terminal_runs_pwd_on_the_machine_then_a_stopped_machine_says_so(
         assert time.monotonic() - started < QUICK_SECONDS, path
         assert reply.code == 409, (path, reply.code, reply.body)
         assert "stopped" in json.loads(reply.body)["message"], reply.body
+    # And the terminal's socket too, the sentence naming the machine and what to do
     started = time.monotonic()
-    try:
-        await _open_terminal(root, jp_auth_header, terminal)
-        raise AssertionError("a stopped machine's terminal opened")
-    except HTTPClientError as e:
-        assert e.code == 409
+    code, message = await _refusal(root, jp_auth_header, terminal)
+    assert code == 409
+    assert "'term-box' is stopped" in message and "start it" in message, message
     assert time.monotonic() - started < QUICK_SECONDS
 
     # And an unknown machine is a 404

@@ -1,5 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
 
+import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
+
 import { CloudLabHelper, screenshotBothThemes } from './cloudlab';
 
 const NAME = 'card-box';
@@ -13,22 +15,30 @@ test.describe('launcher, notifications and log of a machine (sandbox)', () => {
     let machineId: string | null = null;
 
     try {
-      // Given a sandbox machine launched from the panel
+      // Given a sandbox machine launched from the panel, whose launch is held
+      // in view once it bootstraps (the page sees the server's real replies up
+      // to then, and the same reply after: the sandbox is quicker than a look)
+      const held = await holdLaunchInView(page, NAME);
       await cloudlab.openPanel();
       await cloudlab.launch(NAME);
       machineId = await cloudlab.machineId(NAME);
 
-      // Then one notification followed the launch to ready (Galata runs
+      // Then its notification says where the launch is (Galata runs
       // JupyterLab in do-not-disturb mode: read it in the notification center)
-      await cloudlab.waitForState(NAME, 'ready', 120_000);
-      await page.evaluate(() =>
-        (window as any).jupyterapp.commands.execute(
-          'apputils:display-notifications'
-        )
-      );
+      await expect.poll(held.state, { timeout: 120_000 }).not.toBeNull();
+      await showNotifications(page, true);
       const notice = page.locator('.jp-Notification-List-Item', {
         hasText: NAME
       });
+      await expect(notice).toContainText(`${NAME}: ${await held.step()}…`);
+      await expect(notice).toHaveCount(1);
+      await screenshotBothThemes(page, 'launch-progress');
+      await showNotifications(page, false);
+      await held.release();
+
+      // And the same notification follows the launch to ready
+      await cloudlab.waitForState(NAME, 'ready', 120_000);
+      await showNotifications(page, true);
       await expect(notice).toContainText(`${NAME} is ready`, {
         timeout: 30_000
       });
@@ -37,7 +47,7 @@ test.describe('launcher, notifications and log of a machine (sandbox)', () => {
         notice.getByRole('button', { name: 'Open notebook' })
       ).toBeVisible();
       await screenshotBothThemes(page, 'launch-notification');
-      await page.keyboard.press('Escape');
+      await showNotifications(page, false);
 
       // When the launcher is opened
       const reply = await page.request.get(
@@ -94,3 +104,57 @@ test.describe('launcher, notifications and log of a machine (sandbox)', () => {
     }
   });
 });
+
+/** Show or hide JupyterLab's notification center (its command toggles it). */
+async function showNotifications(
+  page: IJupyterLabPageFixture,
+  shown: boolean
+): Promise<void> {
+  const center = page.locator('.jp-Notification-Center');
+  if ((await center.isVisible()) !== shown) {
+    await page.evaluate(() =>
+      (window as any).jupyterapp.commands.execute(
+        'apputils:display-notifications'
+      )
+    );
+  }
+  await expect(center).toBeVisible({ visible: shown });
+}
+
+/**
+ * Hold the machine list the page sees at the first reply that shows the
+ * machine bootstrapping, with its step: later polls get that same reply until
+ * `release`. `state` is the held state (null until then), `step` the
+ * bootstrap's step the notice names.
+ */
+async function holdLaunchInView(
+  page: IJupyterLabPageFixture,
+  name: string
+): Promise<{
+  state: () => string | null;
+  step: () => string;
+  release: () => Promise<void>;
+}> {
+  let held: { body: any; machine: any } | null = null;
+  const isList = (url: URL) => url.pathname.endsWith('/cloudlab/api/machines');
+  await page.route(isList, async route => {
+    if (route.request().method() !== 'GET') {
+      return route.continue();
+    }
+    if (held) {
+      return route.fulfill({ json: held.body });
+    }
+    const response = await route.fetch();
+    const body = await response.json();
+    const machine = body.machines?.find((m: any) => m.name === name);
+    if (machine?.state === 'bootstrapping' && machine.message) {
+      held = { body, machine };
+    }
+    return route.fulfill({ response, json: body });
+  });
+  return {
+    state: () => held?.machine.state ?? null,
+    step: () => held?.machine.message ?? '',
+    release: () => page.unroute(isList)
+  };
+}
