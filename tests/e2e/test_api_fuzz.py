@@ -50,15 +50,16 @@ SETTLING += ("starting", "rebooting", "terminating")
 # - A request without the token gets 403 (jupyter_server's answer on every route, checked by
 #   test_auth.py); schemathesis's missing-header check wants 401 for a missing Authorization
 #   header, and this document has no other required header.
-# - A launch or an account choice may be well-formed yet name what the account lacks (an
-#   instance type, an image, a profile): a 400 sentence, since the catalog is not in the schema.
+# - A launch, a resize or an account choice may be well-formed yet name what the account lacks
+#   (an instance type, an image, a profile): a 400 sentence, since the catalog is not in the
+#   schema.
 BASE_CONFIG = f"""\
 seed = {SEED}
 workers = 1
 [generation]
 max-examples = {EXAMPLES}
 [[operations]]
-include-operation-id = ["post_machines", "put_account"]
+include-operation-id = ["post_machines", "post_machines_machine_id_resize", "put_account"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 """
 
