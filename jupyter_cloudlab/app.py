@@ -146,13 +146,14 @@ class CloudLab(ExtensionApp):
         30,
         config=True,
         help="Minutes of idleness (no cell, terminal input, workspace transfer or GPU use) after "
-        "which a machine powers itself off; 0: never. Each machine's limit can be changed "
-        "on its row; it applies at once, kernels untouched.",
+        "which a machine powers itself off, when its launch names none; 0: never. Each "
+        "machine's limit can be chosen at launch and changed on its row; it applies at once, "
+        "kernels untouched.",
     )
     default_budget_usd = Float(
         0,
         config=True,
-        help="The budget a machine gets when it becomes ready (USD since launch); at it the "
+        help="The budget (USD since launch) of a machine whose launch names none; at it the "
         "machine stops itself, even if busy. 0: none.",
     )
     ssh_from_cidr = Unicode(
@@ -254,6 +255,7 @@ class CloudLab(ExtensionApp):
                     ("offline_buffer_bytes", self.machine_offline_buffer_mb * 1024 * 1024),
                     ("guard", (("idle_minutes", self.idle_minutes),)),
                 ),
+                default_idle_minutes=self.idle_minutes,
                 default_budget_usd=self.default_budget_usd,
                 local_root=str(self.server.root_dir),
                 workspace_size_limit=self.workspace_size_limit,

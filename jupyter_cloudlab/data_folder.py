@@ -7,8 +7,9 @@
     host_keys.json        pinned SSH host keys of AWS machines, by instance id
     machines.json         the machine cache of AWS machines (the cloud is the truth)
     meter.json            each machine's running periods and prices (the meter's memory)
+    launch_idle_limits.json  launches' idle limits not yet sent to their machines (first ready)
     forward_known_hosts   what OpenSSH's forward trusts (written from the pinned keys)
-    sandbox/              the same three for the sandbox's machines, which must never mix
+    sandbox/              the same files for the sandbox's machines, which must never mix
                           with real ones, plus its endpoint file and its machines' disks
 """
 
@@ -35,6 +36,10 @@ class AccountFiles:
     @property
     def meter(self) -> Path:
         return self.folder / "meter.json"
+
+    @property
+    def launch_idle_limits(self) -> Path:
+        return self.folder / "launch_idle_limits.json"
 
     @property
     def forward_known_hosts(self) -> Path:

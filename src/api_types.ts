@@ -567,6 +567,16 @@ export interface components {
        * @default true
        */
       mirror?: boolean;
+      /**
+       * @description Minutes of idleness after which the machine powers itself off; 0: never; null: the server's default (Status.default_idle_minutes). Sent to the machine once, when it is first ready; later it is the machine's own (its row, or `jupyter cloudlab idle`, change it).
+       * @default null
+       */
+      idle_minutes?: number | null;
+      /**
+       * @description "Stop at $X": USD since launch at which the machine stops itself, even if busy; 0: no budget; null: the server's default (Status.default_budget_usd).
+       * @default null
+       */
+      budget_usd?: number | null;
     };
     /** @description A machine as the REST API returns it. */
     Machine: {
@@ -671,12 +681,12 @@ export interface components {
       /** @description What makes up its cost. */
       cost_lines: components['schemas']['CostLine'][];
       /**
-       * @description Minutes of idleness after which the machine powers itself off (0: never); null until set.
+       * @description Minutes of idleness after which the machine powers itself off (0: never): its launch's from the start, then as its guard says; null: not known yet.
        * @default null
        */
       idle_minutes: number | null;
       /**
-       * @description "Stop at $X": USD since launch at which the machine stops itself, even if busy; null: none.
+       * @description "Stop at $X": USD since launch at which the machine stops itself, even if busy; 0: none, chosen; null: none set (the server's default budget is given to it at its start).
        * @default null
        */
       budget_usd: number | null;
@@ -751,7 +761,10 @@ export interface components {
       /** @example g5.2xlarge */
       instance_type: string;
     };
-    /** @description Where machines are launched (the sandbox or AWS), in which region, with which profile. */
+    /**
+     * @description Where machines are launched (the sandbox or AWS), in which region, with which profile,
+     *     and the idle limit and budget a launch gets when it names none.
+     */
     Status: {
       /** @enum {string} */
       mode: 'sandbox' | 'aws';
@@ -769,6 +782,16 @@ export interface components {
        * @default
        */
       kernel_classes: string;
+      /**
+       * @description The idle limit (minutes) of a machine whose launch names none (`c.CloudLab.idle_minutes`); 0: never.
+       * @default 30
+       */
+      default_idle_minutes: number;
+      /**
+       * @description The budget (USD since launch) of a machine whose launch names none (`c.CloudLab.default_budget_usd`); 0: none.
+       * @default 0
+       */
+      default_budget_usd: number;
     };
     /**
      * @description A machine's tunnel: one vocabulary from the SSH layer to the panel.

@@ -43,6 +43,15 @@ export function launchRequest(
   if (request.spot && args.spot_persistent === true) {
     request.spot_persistent = true;
   }
+  // Left out: the server's defaults (the palette's launch); 0: never / none.
+  const idle = args.idle_minutes;
+  if (typeof idle === 'number' && Number.isInteger(idle) && idle >= 0) {
+    request.idle_minutes = idle;
+  }
+  const budget = args.budget_usd;
+  if (typeof budget === 'number' && Number.isFinite(budget) && budget >= 0) {
+    request.budget_usd = budget;
+  }
   const name = stringArg(args.name).trim();
   if (name) {
     request.name = name;

@@ -69,3 +69,30 @@ export function budgetLeft(
   const time = formatElapsed(Date.parse(machine.stop_at) - now, trans);
   return trans.__('%1 left · %2', dollars, time);
 }
+
+/** The states of a launch (or a start) before the machine is ready. */
+const ON_THE_WAY = ['requesting', 'pending', 'connecting', 'bootstrapping'];
+
+/**
+ * The idle stop and budget a machine on its way to ready will get: "idle
+ * stop after 7 min · budget $2.50"; null once ready (the row edits them) or
+ * when nothing is known.
+ */
+export function plannedGuard(
+  machine: IMachine,
+  trans: TranslationBundle
+): string | null {
+  if (!ON_THE_WAY.includes(machine.state)) {
+    return null;
+  }
+  const parts: string[] = [];
+  if (machine.idle_minutes === 0) {
+    parts.push(trans.__('no idle stop'));
+  } else if (typeof machine.idle_minutes === 'number') {
+    parts.push(trans.__('idle stop after %1 min', machine.idle_minutes));
+  }
+  if (machine.budget_usd) {
+    parts.push(trans.__('budget $%1', machine.budget_usd.toFixed(2)));
+  }
+  return parts.length > 0 ? parts.join(' · ') : null;
+}

@@ -66,7 +66,7 @@ export namespace CommandIDs {
   export const setIdleLimit = 'jupyter-cloudlab:set-idle-limit';
 }
 
-/** A schema of the REST API (jupyter_cloudlab/openapi.yaml, from models.py). */
+/** A schema of the REST API (jupyter_cloudlab/openapi.yaml, from models/). */
 type Schema<K extends keyof components['schemas']> = components['schemas'][K];
 
 /** Where machines are launched. */

@@ -1,5 +1,5 @@
 """The OpenAPI document of the REST API, built from its two sources: the routes (`api_routes`)
-and the pydantic bodies (`models.py`). The words of each operation are here.
+and the pydantic bodies (`models/`). The words of each operation are here.
 
 `jupyter_cloudlab/openapi.yaml` is this module's output, committed and shipped; tests fail when
 they differ (tests/test_openapi.py). After changing a route or a body:
@@ -35,7 +35,7 @@ LITERALS = re.compile(r"^[\w-]+(\|[\w-]+)*$")
 
 HEADER = f"""\
 # GENERATED: do not edit. The source is jupyter_cloudlab/handlers/openapi.py (routes and their
-# words) and jupyter_cloudlab/models.py (bodies); regenerate with
+# words) and jupyter_cloudlab/models/ (bodies); regenerate with
 #   {REGENERATE}
 """
 

@@ -162,7 +162,7 @@ def local_midnight(now: datetime) -> datetime:
 
 
 def machine_fields(record: MeterRecord | None, now: datetime) -> dict[str, object]:
-    """The meter's fields of `Machine` (see models.py)."""
+    """The meter's fields of `Machine` (see models/machine.py)."""
     if record is None:
         return {}
     today = spent(record, now, local_midnight(now))

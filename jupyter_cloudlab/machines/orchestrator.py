@@ -139,7 +139,9 @@ class MachineOrchestrator:
             launched_at=_now(),
             gpu_label=instance_type.gpu_label,
             price_per_hour=instance_type.price_per_hour,
+            **self._connector.guard.launch_fields(request),
         )
+        self._connector.guard.launched(machine.id, request)  # sent at its first ready
         self._book.add(machine)
         self._lifecycle.records.ensure_polling()
         spec_args = (request, image.ssh_user, image.root_device_name)

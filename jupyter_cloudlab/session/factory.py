@@ -15,7 +15,8 @@ from ..cloud.network import Ec2Network, MachineNetwork
 from ..cloud.regions import RegionClients
 from ..data_folder import AccountFiles
 from ..errors import CloudLabError, ErrorKind
-from ..machines.guard import GuardDesk
+from ..machines.guard import GuardDefaults, GuardDesk
+from ..machines.launch_idle_limits import LaunchIdleLimits
 from ..machines.link import LinkContext
 from ..machines.meter_service import Meter
 from ..machines.orchestrator import MachineOrchestrator
@@ -69,7 +70,20 @@ def sandbox_status(options: SessionOptions, message: str) -> Status:
             f" The sandbox simulates {SANDBOX_REGION} only: your region, {region}, applies "
             "once AWS credentials are found."
         )
-    return Status(mode="sandbox", region=SANDBOX_REGION, message=message)
+    return with_launch_defaults(
+        Status(mode="sandbox", region=SANDBOX_REGION, message=message), options
+    )
+
+
+def with_launch_defaults(status: Status, options: SessionOptions) -> Status:
+    """The status with the idle limit and budget of a launch that names none (the panel's
+    form starts from them)."""
+    return status.model_copy(
+        update={
+            "default_idle_minutes": options.default_idle_minutes,
+            "default_budget_usd": options.default_budget_usd,
+        }
+    )
 
 
 async def open_session(options: SessionOptions, hooks: ServerHooks) -> AccountSession:
@@ -89,12 +103,18 @@ async def open_session(options: SessionOptions, hooks: ServerHooks) -> AccountSe
             region = await asyncio.to_thread(home_region, options.profile, options.region)
             target = AwsTarget(region, options.profile, options.endpoint_url)
             network = Ec2Network(AwsClient(target))
-            status = Status(mode=mode, region=region, profile=options.profile, message=message)
+            status = with_launch_defaults(
+                Status(mode=mode, region=region, profile=options.profile, message=message),
+                options,
+            )
         ec2, ssm = AwsClient(target), AwsClient(target, "ssm")
         pricing = None if sandbox else AwsClient(target, "pricing", PRICING_REGION)
         files = options.data_folder.account(sandbox=sandbox is not None)
         workspaces = _workspaces(options, hooks)
-        guards = GuardDesk(options.default_budget_usd)
+        guards = GuardDesk(
+            GuardDefaults(options.default_idle_minutes, options.default_budget_usd),
+            LaunchIdleLimits(files.launch_idle_limits),
+        )
         context = _link_context(options, files, ec2, network, in_sandbox=sandbox is not None)
         orchestrator = MachineOrchestrator(
             dataclasses.replace(context, workspaces=workspaces, guards=guards),

@@ -39,8 +39,11 @@ class SessionOptions:
     """Bytes mirrored at most per folder."""
     workspace_scope: str = "folder"
     """folder | git: the notebook's folder, or its enclosing git repository."""
+    default_idle_minutes: float = 30.0
+    """The idle limit of a machine whose launch names none (every machine server starts with
+    it, see `machine_server`); 0: never."""
     default_budget_usd: float = 0.0
-    """The budget a machine gets when it becomes ready; 0: none."""
+    """The budget of a machine whose launch names none; 0: none."""
 
     def for_account(self, choice: AccountChoice, configured: SessionOptions) -> SessionOptions:
         """These options for the profile and region picked in the settings (None: the

@@ -102,7 +102,9 @@ export class FakeAPI implements ICloudLabAPI {
     region: 'us-east-1',
     profile: null,
     message: 'why',
-    kernel_classes: ''
+    kernel_classes: '',
+    default_idle_minutes: 30,
+    default_budget_usd: 0
   };
   instanceTypes: IInstanceType[] = [instanceType({ name: 't3.small' })];
   images: IImage[] = [
@@ -146,7 +148,9 @@ export class FakeAPI implements ICloudLabAPI {
       region: choice.region ?? 'us-east-1',
       profile: choice.profile ?? null,
       message: '',
-      kernel_classes: ''
+      kernel_classes: '',
+      default_idle_minutes: 30,
+      default_budget_usd: 0
     };
     this.instanceTypes = [
       instanceType({ name: 'g5.xlarge', vcpus: 4, memory_gib: 16 })

@@ -164,4 +164,31 @@ describe('defaults', () => {
     expect(onDemand).not.toHaveProperty('disk_type');
     expect(onDemand).not.toHaveProperty('spot_persistent');
   });
+
+  it("passes the form's idle stop and budget through, else leaves the server's", () => {
+    const api = new FakeAPI();
+    const model = {
+      instanceTypes: api.instanceTypes,
+      images: api.images
+    } as any;
+    const defaults = { instanceType: '', imageId: '', diskGib: 50 };
+
+    expect(
+      launchRequest(model, { idle_minutes: 7, budget_usd: 2.5 }, defaults)
+    ).toMatchObject({ idle_minutes: 7, budget_usd: 2.5 });
+    expect(
+      launchRequest(model, { idle_minutes: 0, budget_usd: 0 }, defaults)
+    ).toMatchObject({ idle_minutes: 0, budget_usd: 0 });
+    // The palette's launch names neither; nonsense is left out too
+    const palette = launchRequest(model, {}, defaults);
+    expect(palette).not.toHaveProperty('idle_minutes');
+    expect(palette).not.toHaveProperty('budget_usd');
+    const nonsense = launchRequest(
+      model,
+      { idle_minutes: 7.5, budget_usd: -1 },
+      defaults
+    );
+    expect(nonsense).not.toHaveProperty('idle_minutes');
+    expect(nonsense).not.toHaveProperty('budget_usd');
+  });
 });

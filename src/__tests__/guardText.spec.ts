@@ -1,4 +1,9 @@
-import { budgetLeft, clockTime, idleCountdown } from '../guardText';
+import {
+  budgetLeft,
+  clockTime,
+  idleCountdown,
+  plannedGuard
+} from '../guardText';
 import { FakeAPI, machine, trans } from './fakes';
 import { CloudLabModel } from '../model';
 
@@ -35,6 +40,22 @@ describe('guard text', () => {
     expect(
       idleCountdown(machine('m-1', 'stopped', { idle }), NOW, trans)
     ).toBeNull();
+  });
+
+  it("shows a launching machine's idle stop and budget before it is ready", () => {
+    const launching = machine('m-1', 'bootstrapping', {
+      idle_minutes: 7,
+      budget_usd: 2.5
+    });
+    expect(plannedGuard(launching, trans)).toBe(
+      'idle stop after 7 min · budget $2.50'
+    );
+    const never = machine('m-1', 'pending', { idle_minutes: 0, budget_usd: 0 });
+    expect(plannedGuard(never, trans)).toBe('no idle stop');
+    expect(plannedGuard(machine('m-1', 'requesting'), trans)).toBeNull();
+    // Once ready the row's own fields show them
+    const ready = machine('m-1', 'ready', { idle_minutes: 7 });
+    expect(plannedGuard(ready, trans)).toBeNull();
   });
 
   it('shows money and time left of a budget', () => {

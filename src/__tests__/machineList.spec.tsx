@@ -211,4 +211,29 @@ describe('MachineList', () => {
       'Terminate gpu-box'
     ]);
   });
+
+  it('shows the idle stop and budget a launching machine will get', () => {
+    // Given a machine launched with an idle limit of 7 minutes and a $2.50 budget
+    const launching = machine('m-1', 'bootstrapping', {
+      idle_minutes: 7,
+      budget_usd: 2.5
+    });
+    act(() =>
+      root.render(
+        <MachineList
+          machines={[launching]}
+          connection={() => undefined}
+          trans={trans}
+          onAction={() => undefined}
+          onGuard={() => undefined}
+        />
+      )
+    );
+
+    // Then its row says so before it is ready
+    expect(
+      row('m-1').querySelector('[data-testid="cloudlab-guard-planned"]')
+        ?.textContent
+    ).toBe('idle stop after 7 min · budget $2.50');
+  });
 });

@@ -162,7 +162,9 @@ describe('CloudLabModel', () => {
       region: 'eu-west-1',
       profile: 'work',
       message: '',
-      kernel_classes: ''
+      kernel_classes: '',
+      default_idle_minutes: 30,
+      default_budget_usd: 0
     });
     await until(
       () =>

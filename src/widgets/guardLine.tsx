@@ -1,13 +1,14 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { budgetLeft, idleCountdown } from '../guardText';
+import { budgetLeft, idleCountdown, plannedGuard } from '../guardText';
 import { IGuardChange, IMachine } from '../tokens';
 
 /**
  * A ready machine's idle stop and budget: the countdown, what is left of the
  * budget, and the two numbers, editable (sent when the field is left or
- * Enter is pressed). The machine enforces them itself.
+ * Enter is pressed). The machine enforces them itself. On its way to ready,
+ * what it will get (its launch's choice), read only.
  */
 export function GuardLine(props: {
   machine: IMachine;
@@ -17,7 +18,12 @@ export function GuardLine(props: {
 }): JSX.Element | null {
   const { machine, now, trans, onGuard } = props;
   if (machine.state !== 'ready') {
-    return null;
+    const planned = plannedGuard(machine, trans);
+    return planned ? (
+      <div className="jp-CloudLab-guard" data-testid="cloudlab-guard-planned">
+        {planned}
+      </div>
+    ) : null;
   }
   const countdown = idleCountdown(machine, now, trans);
   const budget = budgetLeft(machine, now, trans);

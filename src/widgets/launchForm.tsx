@@ -3,8 +3,20 @@ import { Button, HTMLSelect, InputGroup } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { ILaunchDefaults, pick } from '../defaults';
-import { DISK_TYPES, DiskType, IImage, IInstanceType } from '../tokens';
+import {
+  DISK_TYPES,
+  DiskType,
+  IImage,
+  IInstanceType,
+  IStatus
+} from '../tokens';
 import { instanceTypeLabel } from './format';
+import {
+  ILaunchLimitTexts,
+  LaunchLimitFields,
+  parseBudget,
+  parseIdleMinutes
+} from './launchLimits';
 import { pickerImageLabel } from './yourImages';
 
 /** What the form asks to launch. */
@@ -17,18 +29,24 @@ export interface ILaunchFormValues {
   spot: boolean;
   /** Spot only: on interruption AWS stops the machine instead. */
   spot_persistent: boolean;
+  /** Left out: the server's default (0: never). */
+  idle_minutes?: number;
+  /** Left out: the server's default (0: none). */
+  budget_usd?: number;
 }
 
 export interface ILaunchFormProps {
   instanceTypes: ReadonlyArray<IInstanceType>;
   images: ReadonlyArray<IImage>;
   defaults: ILaunchDefaults;
+  /** The server's status: its idle limit and budget prefill the form. */
+  status: IStatus | null;
   trans: TranslationBundle;
   /** Resolves true when the launch was accepted. */
   onLaunch: (values: ILaunchFormValues) => Promise<boolean>;
 }
 
-/** The launch form: name, instance type, image, disk, spot. */
+/** The launch form: name, instance type, image, disk, spot, idle stop, budget. */
 export function LaunchForm(props: ILaunchFormProps): JSX.Element {
   const { instanceTypes, images, defaults, trans } = props;
   const [name, setName] = React.useState('');
@@ -38,6 +56,10 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
   const [diskType, setDiskType] = React.useState<DiskType>(DISK_TYPES[0]);
   const [spot, setSpot] = React.useState(false);
   const [keep, setKeep] = React.useState(false);
+  const [limits, setLimits] = React.useState<ILaunchLimitTexts>({
+    idle: null,
+    budget: null
+  });
   const [busy, setBusy] = React.useState(false);
 
   // Until the user picks one, follow the defaults and the catalog.
@@ -53,7 +75,10 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
       images.map(i => i.id),
       defaults.imageId
     );
-  const canLaunch = !busy && !!typeValue && !!imageValue;
+  const idle = parseIdleMinutes(limits.idle);
+  const budget = parseBudget(limits.budget);
+  const canLaunch =
+    !busy && !!typeValue && !!imageValue && idle.valid && budget.valid;
   const typeOptions = instanceTypes.map(t => ({
     value: t.name,
     label: instanceTypeLabel(t, trans)
@@ -80,7 +105,9 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
         disk_gib: Number.isNaN(diskGib) ? undefined : diskGib,
         disk_type: diskType,
         spot,
-        spot_persistent: spot && keep
+        spot_persistent: spot && keep,
+        ...(idle.value !== undefined ? { idle_minutes: idle.value } : {}),
+        ...(budget.value !== undefined ? { budget_usd: budget.value } : {})
       });
       if (accepted) {
         setName('');
@@ -182,6 +209,12 @@ export function LaunchForm(props: ILaunchFormProps): JSX.Element {
           </span>
         </label>
       ) : null}
+      <LaunchLimitFields
+        status={props.status}
+        texts={limits}
+        onChange={setLimits}
+        trans={trans}
+      />
       <Button
         data-testid="cloudlab-launch"
         className="jp-mod-styled jp-mod-accept"

@@ -169,6 +169,7 @@ function CloudLabView(props: {
         instanceTypes={model.instanceTypes}
         images={model.images}
         defaults={props.defaults}
+        status={model.status}
         trans={trans}
         onLaunch={onLaunch}
       />

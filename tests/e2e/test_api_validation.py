@@ -64,6 +64,11 @@ async def test_launch_body_that_is_not_an_object_is_refused(
         pytest.param({"colour": "blue"}, "colour", id="unknown-field"),
         pytest.param({"name": "team/box"}, "name", id="name-with-slash"),
         pytest.param({"name": "b" * 70}, "name", id="name-too-long"),
+        pytest.param({"idle_minutes": -1}, "idle_minutes", id="idle-negative"),
+        pytest.param({"idle_minutes": 7.5}, "idle_minutes", id="idle-not-whole"),
+        pytest.param({"idle_minutes": 10081}, "idle_minutes", id="idle-past-a-week"),
+        pytest.param({"budget_usd": -0.5}, "budget_usd", id="budget-negative"),
+        pytest.param({"budget_usd": "5"}, "budget_usd", id="budget-string"),
     ],
 )
 async def test_invalid_launch_field_is_named_and_nothing_is_created(

@@ -27,6 +27,10 @@ export interface ILaunchOptions {
   spot?: boolean;
   /** Spot only: stop instead of terminate on interruption. */
   spotPersistent?: boolean;
+  /** Typed in the form's "Idle stop (min)"; else the server's default. */
+  idleMinutes?: number;
+  /** Typed in the form's "Budget ($)"; else the server's default. */
+  budgetUsd?: number;
 }
 
 /**
@@ -73,6 +77,12 @@ export class CloudLabHelper {
   /** Shown only while Spot is checked. */
   get spotPersistentCheckbox(): Locator {
     return this.byTestId('cloudlab-spot-persistent');
+  }
+  get idleMinutesInput(): Locator {
+    return this.byTestId('cloudlab-launch-idle-minutes');
+  }
+  get budgetInput(): Locator {
+    return this.byTestId('cloudlab-launch-budget-usd');
   }
   get launchButton(): Locator {
     return this.byTestId('cloudlab-launch');
@@ -152,6 +162,12 @@ export class CloudLabHelper {
     }
     if (options.spotPersistent !== undefined) {
       await this.spotPersistentCheckbox.setChecked(options.spotPersistent);
+    }
+    if (options.idleMinutes !== undefined) {
+      await this.idleMinutesInput.fill(String(options.idleMinutes));
+    }
+    if (options.budgetUsd !== undefined) {
+      await this.budgetInput.fill(String(options.budgetUsd));
     }
     await this.launchButton.click();
     await expect(this.machine(name)).toHaveCount(1, { timeout: 30_000 });

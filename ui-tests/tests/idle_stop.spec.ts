@@ -5,16 +5,26 @@ import { CloudLabHelper } from './cloudlab';
 const NAME = 'idle-stop';
 
 test.describe('idle stop (sandbox)', () => {
-  test('a machine left idle for its limit stops by itself and says why', async ({
+  test('a machine launched with an idle limit keeps it; left idle for its limit, it stops by itself and says why', async ({
     page
   }) => {
     test.setTimeout(6 * 60 * 1000);
     const cloudlab = new CloudLabHelper(page);
     let machineId: string | null = null;
     try {
-      // Given a ready sandbox machine
-      machineId = await cloudlab.launchReady(NAME);
+      // Given a sandbox machine launched with an idle limit typed in the form
+      await cloudlab.openPanel();
+      await expect(cloudlab.idleMinutesInput).toHaveValue('30'); // the server's
+      machineId = await cloudlab.launchReady(NAME, { idleMinutes: 7 });
       const row = cloudlab.machine(NAME);
+      // Then once ready its row shows that limit, and the countdown its guard
+      // reports is the machine's own (7 minutes, not the default 30)
+      await expect(
+        row.locator('[data-testid="cloudlab-idle-minutes"]')
+      ).toHaveValue('7');
+      await expect(
+        row.locator('[data-testid="cloudlab-idle-countdown"]')
+      ).toHaveText(/^stops in [1-6] min \d+ s if idle$/, { timeout: 30_000 });
 
       // When its idle limit is set to 1 minute on its row
       const limit = row.locator('[data-testid="cloudlab-idle-minutes"]');
