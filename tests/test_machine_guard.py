@@ -79,15 +79,18 @@ async def test_a_busy_cell_is_never_idle_and_hears_the_spot_notice(
     kernel = await machine.fetch("POST", "api/kernels", {"name": "python3"})
     channel = await machine.open_channel(kernel["id"], secrets.token_hex(8))
     await channel.execute("x = 41")
-    # Given a tiny limit (0.6 s) and a cell that runs for 6 s
-    msg_id = await channel.send_execute("import time; time.sleep(6); print('done')")
+    # Given a tiny limit (0.6 s) and a cell that runs for 14 s
+    msg_id = await channel.send_execute("import time; time.sleep(14); print('done')")
     await asyncio.sleep(0.5)
     await machine.fetch("PUT", "cloudlab/guard", {"idle_minutes": 0.01})
-    # When EC2 announces a spot interruption meanwhile
+    # When EC2 announces a spot interruption meanwhile (the guard reads IMDS every 5 s)
     notice = simulate_spot_notice(str(machine.home))
-    await asyncio.sleep(4)
-    # Then the busy machine did not power off
+    deadline = time.monotonic() + 10
     status = await machine.fetch("GET", "cloudlab/guard")
+    while status["spot"] != notice and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        status = await machine.fetch("GET", "cloudlab/guard")
+    # Then the busy machine did not power off, and heard the notice
     assert powered_off(machine) is None
     assert status["busy"] == ["a cell runs"] and status["idle_since"] is None
     assert status["spot"] == notice
