@@ -144,6 +144,7 @@ export class CloudLabModel implements ICloudLabModel {
       return;
     }
     this._account = key;
+    const version = ++this._accountVersion;
     try {
       this._status = await this._api.setAccount(choice);
       this._accountError = null;
@@ -155,6 +156,9 @@ export class CloudLabModel implements ICloudLabModel {
     }
     this._catalogLoaded = false; // the catalog belongs to the account and region
     this._changed.emit();
+    if (version === this._accountVersion) {
+      await this._loadCatalog(); // its own, whatever tick is in flight
+    }
     await this.refresh();
   }
 
@@ -215,8 +219,10 @@ export class CloudLabModel implements ICloudLabModel {
   }
 
   private async _loadCatalog(): Promise<void> {
+    const version = this._accountVersion;
     const catalog = await loadCatalog(this._api);
-    if (this._isDisposed) {
+    // A load begun before an account was chosen describes the old one.
+    if (this._isDisposed || version !== this._accountVersion) {
       return;
     }
     this._status = catalog.status ?? this._status;
@@ -341,6 +347,7 @@ export class CloudLabModel implements ICloudLabModel {
   private _loaded = false;
   private _loadError: string | null = null;
   private _account = '';
+  private _accountVersion = 0;
   private _accountError: string | null = null;
   private _apiMissing = false;
   private _readyKey = '';
@@ -388,9 +395,6 @@ namespace Private {
   }
 
   export function errorMessage(error: unknown): string {
-    if (error instanceof Error) {
-      return error.message;
-    }
-    return String(error);
+    return error instanceof Error ? error.message : String(error);
   }
 }

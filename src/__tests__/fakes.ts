@@ -135,8 +135,15 @@ export class FakeAPI implements ICloudLabAPI {
   /** The account choices received; a profile named "missing" is refused. */
   accounts: IAccountChoice[] = [];
 
+  /** When set, status replies wait for it (with the status of their asking). */
+  statusGate: Promise<void> | null = null;
+  statusCalls = 0;
+
   async getStatus(): Promise<IStatus> {
-    return this.status;
+    this.statusCalls++;
+    const status = this.status;
+    await this.statusGate;
+    return status;
   }
   async setAccount(choice: IAccountChoice): Promise<IStatus> {
     this.accounts.push(choice);

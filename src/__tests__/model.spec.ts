@@ -231,6 +231,22 @@ describe('CloudLabModel', () => {
     expect((await model.terminate('m-1')).state).toBe('terminating');
   });
 
+  it('keeps the chosen account when a load begun before it ends after', async () => {
+    // Given a first load that waits on the server's status
+    let answer = () => {};
+    api.statusGate = new Promise<void>(resolve => (answer = resolve));
+    const firstLoad = model.refresh();
+    await until(() => api.statusCalls === 1);
+    // When the settings choose a region meanwhile, and then the old reply comes
+    api.statusGate = null;
+    const chosen = model.chooseAccount({ profile: null, region: 'eu-west-1' });
+    await until(() => model.status?.region === 'eu-west-1');
+    answer();
+    await Promise.all([firstLoad, chosen]);
+    // Then the status is the chosen account's, not the old reply's
+    expect(model.status?.region).toBe('eu-west-1');
+  });
+
   it('counts the kernels of a machine as the server says now', async () => {
     // Given a ready machine loaded while it had no kernel
     api.machines = [machine('m-1', 'ready')];
