@@ -1,5 +1,6 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
+import { LAUNCH_PHASES } from './launchText';
 import { IMachine } from './tokens';
 import { formatElapsed } from './widgets/format';
 
@@ -70,9 +71,6 @@ export function budgetLeft(
   return trans.__('%1 left · %2', dollars, time);
 }
 
-/** The states of a launch (or a start) before the machine is ready. */
-const ON_THE_WAY = ['requesting', 'pending', 'connecting', 'bootstrapping'];
-
 /**
  * The idle stop and budget a machine on its way to ready will get: "idle
  * stop after 7 min · budget $2.50"; null once ready (the row edits them) or
@@ -82,7 +80,7 @@ export function plannedGuard(
   machine: IMachine,
   trans: TranslationBundle
 ): string | null {
-  if (!ON_THE_WAY.includes(machine.state)) {
+  if (!LAUNCH_PHASES.includes(machine.state)) {
     return null;
   }
   const parts: string[] = [];

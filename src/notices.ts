@@ -75,10 +75,9 @@ export class KeyedNotifications {
     type: Notification.TypeOptions,
     options: NoticeOptions
   ): void {
-    const open = this._open.get(key);
-    if (open) {
+    if (this._open.has(key)) {
+      this.show(key, message, type, options);
       this._open.delete(key);
-      Notification.update({ id: open.id, message, type, ...options });
     }
   }
 
